@@ -1,0 +1,27 @@
+import pytest
+from django.test import Client
+
+from tests.factories import MembershipFactory
+
+
+@pytest.fixture
+def membership(db):
+    return MembershipFactory()
+
+
+@pytest.fixture
+def merchant(membership):
+    return membership.merchant
+
+
+@pytest.fixture
+def user(membership):
+    return membership.user
+
+
+@pytest.fixture
+def member_client(user) -> Client:
+    """A browser session logged in as a member of `merchant`."""
+    client = Client()
+    client.force_login(user)
+    return client
