@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from merchants.selectors import merchant_accounts_of
 
 
@@ -8,4 +10,5 @@ def current_merchant(request):
     return {
         "current_merchant": getattr(request, "merchant", None),
         "merchant_accounts": merchant_accounts_of(user=user),
+        "sandbox_enabled": settings.SANDBOX_ENABLED,
     }
