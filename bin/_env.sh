@@ -17,8 +17,8 @@ fi
 stamp="$venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)${extras:+-$extras}"
 if [ ! -f "$stamp" ]; then
   echo "==> installing billbee-sevdesk${extras:+ with [$extras]} into $venv"
-  "$venv/bin/python" -m pip install --quiet --upgrade pip
-  "$venv/bin/python" -m pip install --quiet -e ".${extras:+[$extras]}"
+  "$venv/bin/python" -m pip install --quiet --quiet --upgrade pip
+  "$venv/bin/python" -m pip install --quiet --quiet -e ".${extras:+[$extras]}"
   touch "$stamp"
 fi
 export PATH="$PWD/$venv/bin:$PATH"
