@@ -1,0 +1,74 @@
+"""Booking payments onto sevDesk vouchers, only ever on offline (clearing) accounts.
+
+A merchant's real bank accounts and PayPal connections ("online") are reconciled by sevDesk
+from the bank's own transactions, and cash registers ("register") hold real cash: booking our
+payments there would double or falsify them. So, like the reference product, we book only on
+active offline accounts, which the merchant reconciles later.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.utils.translation import gettext
+
+from exports.sevdesk_client import CheckAccount, SevdeskClient
+
+
+class PaymentAccountNotAllowed(Exception):
+    """The chosen check account must not receive payments from us; a person must pick one."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def payment_book(
+    *,
+    client: SevdeskClient,
+    voucher_id: int,
+    amount: Decimal,
+    pay_date: datetime.date,
+    check_account_id: int,
+    check_accounts: list[CheckAccount] | None = None,
+) -> None:
+    """Book `amount` onto the voucher, after checking the account is an active offline one.
+
+    `check_accounts` saves the lookup when the caller has a fresh list; without it the
+    accounts are read from sevDesk, so the check never relies on a stale copy by accident.
+    """
+    accounts = client.list_check_accounts() if check_accounts is None else check_accounts
+    payment_account_check(check_account_id=check_account_id, check_accounts=accounts)
+    client.book_amount(
+        voucher_id=voucher_id, amount=amount, date=pay_date, check_account_id=check_account_id
+    )
+
+
+def payment_account_check(*, check_account_id: int, check_accounts: list[CheckAccount]) -> None:
+    """Raise PaymentAccountNotAllowed unless the account exists, is offline and active."""
+    account = next((a for a in check_accounts if a.id == check_account_id), None)
+    if account is None:
+        raise PaymentAccountNotAllowed(
+            gettext(
+                "The payment account (id %(id)s) no longer exists in sevDesk. "
+                "Please choose another offline account in the account assignment."
+            )
+            % {"id": check_account_id}
+        )
+    if not account.is_offline:
+        raise PaymentAccountNotAllowed(
+            gettext(
+                "The payment account “%(name)s” is not an offline account. Payments may only "
+                "be booked on offline accounts, never on bank accounts or cash registers."
+            )
+            % {"name": account.name}
+        )
+    if not account.is_active:
+        raise PaymentAccountNotAllowed(
+            gettext(
+                "The payment account “%(name)s” is archived in sevDesk. "
+                "Please choose an active offline account in the account assignment."
+            )
+            % {"name": account.name}
+        )

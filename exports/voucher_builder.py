@@ -1,0 +1,328 @@
+"""Turn an invoiced order into sevDesk's saveVoucher payload (a pure function, no ORM).
+
+The payload keeps money and tax rates as `Decimal`; `exports.sevdesk_client.encode_json`
+writes them into the JSON exactly, so no amount ever passes through a binary float.
+
+Amounts are summed per tax rate with full precision and rounded once, at the end, to cents
+(ROUND_HALF_UP); the cents lost or gained by rounding the positions separately go to the
+positions with the largest rounding remainders, so the positions always add up exactly to
+the invoice total rounded to cents.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import Any
+
+from django.utils.translation import gettext
+
+from exports.sevdesk_client import berlin_midnight
+
+CENT = Decimal("0.01")
+ZERO = Decimal(0)
+LINE_KINDS = frozenset({"item", "coupon", "shipping", "adjustment"})
+# Billbee's VatMode → (2.0 tax rule, 1.0 tax type); None marks small business (§19 UStG),
+# whose rule number the connection knows (sevDesk documents both 1 and 11).
+_TAX_BY_VAT_MODE: dict[int, tuple[int | None, str]] = {
+    0: (1, "default"),  # normal VAT: Umsatzsteuerpflichtige Umsätze
+    1: (None, "ss"),  # small business, no VAT
+    2: (3, "eu"),  # intra-EU supply to a business with VAT id, tax free
+    3: (2, "noteu"),  # export to a third country, tax free
+}
+VAT_MODE_MARGIN_SCHEME = 4
+
+
+class VoucherNotBuildable(Exception):
+    """The order cannot become a correct voucher until a person fixes something."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class VoucherLine:
+    """One amount of the invoice, gross, at its tax rate.
+
+    `kind` is "item", "coupon" (negative gross), "shipping" or "adjustment". Shipping and
+    adjustments whose rate is known come as lines; `VoucherOrder.shipping_gross` and
+    `adjustment_gross` are amounts without a known rate, which are split across the rates.
+    """
+
+    gross: Decimal
+    tax_rate: Decimal
+    kind: str
+
+
+@dataclass(frozen=True)
+class VoucherOrder:
+    invoice_number: str
+    order_date: datetime.date | None
+    invoice_date: datetime.date | None
+    payment_date: datetime.date | None
+    delivery_date: datetime.date | None
+    currency: str
+    vat_mode: int
+    total_gross: Decimal
+    shipping_gross: Decimal
+    adjustment_gross: Decimal
+    lines: tuple[VoucherLine, ...]
+    customer_name: str
+    customer_vat_id: str | None
+
+
+@dataclass(frozen=True)
+class VoucherSettings:
+    bookkeeping_version: str  # "1.0" or "2.0"
+    voucher_date_basis: str  # "invoice", "payment" or "order"
+    # (2.0 tax rule id or 1.0 tax type, tax rate) → AccountDatev (2.0) / AccountingType (1.0)
+    revenue_accounts: Mapping[tuple[int | str, Decimal], int]
+    small_business_tax_rule: int = 11
+
+
+def build_voucher(
+    order: VoucherOrder,
+    settings: VoucherSettings,
+    *,
+    uploaded_filename: str | None,
+    contact_id: int | None,
+) -> dict[str, Any]:
+    """The full POST /Voucher/Factory/saveVoucher body for this order."""
+    if settings.bookkeeping_version not in {"1.0", "2.0"}:
+        raise ValueError(f"unknown bookkeeping system {settings.bookkeeping_version!r}")
+    voucher_date = _voucher_date(order, settings.voucher_date_basis)
+    tax_key = _tax_key(order, settings)
+    amounts = _amounts_per_rate(order, tax_free=order.vat_mode != 0)
+    positions = [
+        _position(settings, tax_key, rate, gross) for rate, gross in amounts.items() if gross
+    ]
+    if not positions:
+        raise VoucherNotBuildable(
+            gettext("The invoice total is zero, so there is nothing to book in sevDesk.")
+        )
+    payload: dict[str, Any] = {
+        "voucher": _voucher(order, settings, tax_key, voucher_date, contact_id),
+        "voucherPosSave": positions,
+        "voucherPosDelete": None,
+    }
+    if uploaded_filename:
+        payload["filename"] = uploaded_filename
+    return payload
+
+
+# --- Voucher head --------------------------------------------------------------------------
+
+
+def _voucher(
+    order: VoucherOrder,
+    settings: VoucherSettings,
+    tax_key: int | str,
+    voucher_date: datetime.date,
+    contact_id: int | None,
+) -> dict[str, Any]:
+    voucher: dict[str, Any] = {
+        "objectName": "Voucher",
+        "mapAll": True,
+        "voucherDate": berlin_midnight(voucher_date),
+        "description": order.invoice_number,
+        "status": 100,  # open; payments are booked afterwards with bookAmount
+        "creditDebit": "D",  # revenue
+        "voucherType": "VOU",
+    }
+    if contact_id is not None:
+        voucher["supplier"] = {"id": contact_id, "objectName": "Contact"}
+    else:
+        voucher["supplierName"] = order.customer_name
+    if settings.bookkeeping_version == "2.0":
+        voucher["taxRule"] = {"id": str(tax_key), "objectName": "TaxRule"}
+    else:
+        voucher["taxType"] = tax_key
+    currency = order.currency.upper()
+    voucher["currency"] = currency
+    if currency != "EUR":
+        # sevDesk looks up the exchange rate of this day.
+        voucher["propertyForeignCurrencyDeadline"] = berlin_midnight(voucher_date)
+    if order.delivery_date:
+        voucher["deliveryDate"] = berlin_midnight(order.delivery_date)
+    return voucher
+
+
+def _voucher_date(order: VoucherOrder, basis: str) -> datetime.date:
+    dates = {
+        "invoice": (
+            order.invoice_date,
+            gettext("This order has no invoice date. Could not upload to sevDesk."),
+        ),
+        "payment": (
+            order.payment_date,
+            gettext("This order has no payment date. Could not upload to sevDesk."),
+        ),
+        "order": (
+            order.order_date,
+            gettext("This order has no order date. Could not upload to sevDesk."),
+        ),
+    }
+    if basis not in dates:
+        raise ValueError(f"unknown voucher date basis {basis!r}")
+    day, missing = dates[basis]
+    if day is None:
+        raise VoucherNotBuildable(missing)
+    return day
+
+
+def _tax_key(order: VoucherOrder, settings: VoucherSettings) -> int | str:
+    """The 2.0 tax rule id or the 1.0 tax type for the order's VAT mode."""
+    if order.vat_mode == VAT_MODE_MARGIN_SCHEME:
+        raise VoucherNotBuildable(
+            gettext(
+                "Orders taxed under the margin scheme (§25a UStG) cannot be exported to "
+                "sevDesk. Please book this invoice manually."
+            )
+        )
+    if order.vat_mode not in _TAX_BY_VAT_MODE:
+        raise VoucherNotBuildable(
+            gettext("This order has an unknown VAT mode (%(mode)s).") % {"mode": order.vat_mode}
+        )
+    if order.vat_mode == 2 and not (order.customer_vat_id or "").strip():
+        # A tax-free intra-EU supply needs the buyer's VAT id (§6a UStG).
+        raise VoucherNotBuildable(
+            gettext(
+                "This order is a tax-free intra-EU supply, but the customer has no VAT ID. "
+                "Add the VAT ID in Billbee or correct the VAT mode."
+            )
+        )
+    rule, tax_type = _TAX_BY_VAT_MODE[order.vat_mode]
+    if settings.bookkeeping_version == "1.0":
+        return tax_type
+    return settings.small_business_tax_rule if rule is None else rule
+
+
+# --- Positions -----------------------------------------------------------------------------
+
+
+def _amounts_per_rate(order: VoucherOrder, *, tax_free: bool) -> dict[Decimal, Decimal]:
+    """Gross per tax rate in cents, adding up exactly to the rounded invoice total."""
+    with localcontext() as context:
+        context.prec = 60  # Billbee sends up to 28 significant digits; sums must not round
+        exact = _exact_amounts_per_rate(order, tax_free=tax_free)
+        _check_total(order, sum(exact.values(), ZERO))
+        return _round_to_total(exact, _cents(order.total_gross))
+
+
+def _exact_amounts_per_rate(order: VoucherOrder, *, tax_free: bool) -> dict[Decimal, Decimal]:
+    for line in order.lines:
+        if line.kind not in LINE_KINDS:
+            raise ValueError(f"unknown line kind {line.kind!r}")
+    if tax_free:  # everything is booked at 0 %, whatever rate the lines carry
+        total = sum((line.gross for line in order.lines), ZERO)
+        return {ZERO: total + order.shipping_gross + order.adjustment_gross}
+    amounts: dict[Decimal, Decimal] = {}
+    for line in order.lines:
+        amounts[line.tax_rate] = amounts.get(line.tax_rate, ZERO) + line.gross
+    unrated = order.shipping_gross + order.adjustment_gross
+    if unrated:
+        for rate, share in _split_by_goods(order, unrated).items():
+            amounts[rate] = amounts.get(rate, ZERO) + share
+    return dict(sorted(amounts.items(), key=lambda item: item[0], reverse=True))
+
+
+def _split_by_goods(order: VoucherOrder, amount: Decimal) -> dict[Decimal, Decimal]:
+    """Split shipping/adjustments across the rates in proportion to the goods' gross.
+
+    Goods are items after coupons: shipping follows what was actually charged at each rate.
+    """
+    goods: dict[Decimal, Decimal] = {}
+    for line in order.lines:
+        if line.kind in {"item", "coupon"}:
+            goods[line.tax_rate] = goods.get(line.tax_rate, ZERO) + line.gross
+    weights = {rate: gross for rate, gross in goods.items() if gross > 0}
+    total = sum(weights.values(), ZERO)
+    if not total:
+        raise VoucherNotBuildable(
+            gettext(
+                "The shipping costs cannot be assigned to a tax rate because the order has "
+                "no items with a positive amount."
+            )
+        )
+    return {rate: amount * gross / total for rate, gross in weights.items()}
+
+
+def _check_total(order: VoucherOrder, exact_sum: Decimal) -> None:
+    """Refuse to book an amount other than the invoice's."""
+    if abs(exact_sum - order.total_gross) > CENT:
+        raise VoucherNotBuildable(
+            gettext(
+                "The order's positions add up to %(positions)s %(currency)s, but its total is "
+                "%(total)s %(currency)s. Please check the order in Billbee."
+            )
+            % {
+                "positions": _cents(exact_sum),
+                "total": _cents(order.total_gross),
+                "currency": order.currency.upper(),
+            }
+        )
+
+
+def _round_to_total(exact: dict[Decimal, Decimal], target: Decimal) -> dict[Decimal, Decimal]:
+    """Round each amount half-up to cents, then move the residual cents (largest remainder).
+
+    A position that lost most by rounding gets a missing cent first; one that gained most
+    gives up a surplus cent first. Ties go to the earlier (higher) rate.
+    """
+    rounded = {rate: _cents(amount) for rate, amount in exact.items()}
+    residual = int((target - sum(rounded.values(), ZERO)) / CENT)
+    step = CENT if residual > 0 else -CENT
+    # remainder = exact - rounded; most positive first when adding, most negative first when
+    # taking away.
+    ranked = sorted(
+        exact,
+        key=lambda rate: (exact[rate] - rounded[rate]) * (1 if residual > 0 else -1),
+        reverse=True,
+    )
+    for index in range(abs(residual)):
+        rate = ranked[index % len(ranked)]
+        rounded[rate] += step
+    return rounded
+
+
+def _position(
+    settings: VoucherSettings, tax_key: int | str, rate: Decimal, gross: Decimal
+) -> dict[str, Any]:
+    account = settings.revenue_accounts.get((tax_key, rate))
+    if account is None:
+        raise VoucherNotBuildable(
+            gettext(
+                "No revenue account is assigned to tax rule %(rule)s with %(rate)s %% VAT. "
+                "Please complete the account assignment of this connection."
+            )
+            % {"rule": tax_key, "rate": _rate_text(rate)}
+        )
+    if settings.bookkeeping_version == "2.0":
+        booking_account = {"accountDatev": {"id": account, "objectName": "AccountDatev"}}
+    else:
+        booking_account = {"accountingType": {"id": account, "objectName": "AccountingType"}}
+    return {
+        "objectName": "VoucherPos",
+        "mapAll": True,
+        **booking_account,
+        "taxRate": rate.normalize(),
+        "net": False,
+        "sumGross": gross,
+        # Booking text for the German ledger, the same whatever language the UI speaks.
+        "comment": f"Umsatz {_rate_text(rate)} %",
+    }
+
+
+# --- Small helpers -------------------------------------------------------------------------
+
+
+def _cents(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _rate_text(rate: Decimal) -> str:
+    """19 → "19", 10.70 → "10,7" (German decimal comma)."""
+    return format(rate.normalize(), "f").replace(".", ",")
