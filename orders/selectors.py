@@ -1,0 +1,88 @@
+"""Reads for the order screens: the list's filters and search, and the account's runs."""
+
+import json
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from merchants.models import MerchantAccount
+from orders.models import BillbeeAccount, Order, SyncRun
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    """The list's sidebar and search box; ``None`` means "any"."""
+
+    shop_id: int | None = None
+    state: int | None = None
+    has_invoice: bool | None = None
+    paid: bool | None = None
+    tag: str = ""
+    search: str = ""
+    export_status: str = ""  # an OrderExport status, or "none" for never exported
+
+
+def _tag_filter(tag: str) -> Q:
+    # JSON containment is native on PostgreSQL; SQLite has no JSON `contains`, so match the
+    # tag's JSON spelling (quotes included) in the stored list instead.
+    if connection.vendor == "postgresql":
+        return Q(tags__contains=[tag])
+    return Q(tags__icontains=json.dumps(tag))
+
+
+def _search_filter(search: str) -> Q:
+    return (
+        Q(order_number__icontains=search)
+        | Q(invoice_number__icontains=search)
+        | Q(customer_name__icontains=search)
+        | Q(customer_email__icontains=search)
+    )
+
+
+def orders_filtered(*, merchant: MerchantAccount, filters: OrderFilters) -> QuerySet[Order]:
+    """The merchant's orders, newest first, narrowed by the list's filters."""
+    orders = Order.objects.for_merchant(merchant).select_related("shop")
+    if filters.shop_id is not None:
+        orders = orders.filter(shop_id=filters.shop_id)
+    if filters.state is not None:
+        orders = orders.filter(state=filters.state)
+    if filters.has_invoice is not None:
+        with_invoice = Q(invoice_date__isnull=False) & ~Q(invoice_number="")
+        orders = orders.filter(with_invoice if filters.has_invoice else ~with_invoice)
+    if filters.paid is not None:
+        orders = orders.filter(paid_at__isnull=not filters.paid)
+    if filters.tag:
+        orders = orders.filter(_tag_filter(filters.tag))
+    if filters.search:
+        orders = orders.filter(_search_filter(filters.search.strip()))
+    if filters.export_status:
+        orders = orders.filter(_export_filter(filters.export_status))
+    return orders.order_by("-order_date", "-id")
+
+
+def _export_filter(status: str) -> Q:
+    from exports.models import OrderExport
+
+    if status == "none":
+        return ~Exists(OrderExport.objects.filter(order=OuterRef("pk")))
+    return Exists(OrderExport.objects.filter(order=OuterRef("pk"), status=status))
+
+
+def orders_page(*, orders: QuerySet[Order], page: int, per_page: int) -> tuple[list[Order], bool]:
+    """One page and whether another follows, without COUNT(*) over the whole table."""
+    offset = (max(page, 1) - 1) * per_page
+    rows = list(orders[offset : offset + per_page + 1])
+    return rows[:per_page], len(rows) > per_page
+
+
+def order_for_merchant(*, merchant: MerchantAccount, pk: int) -> QuerySet[Order]:
+    return Order.objects.for_merchant(merchant).filter(pk=pk)
+
+
+def billbee_account_of(*, merchant: MerchantAccount | None) -> BillbeeAccount | None:
+    return BillbeeAccount.objects.for_merchant(merchant).first()
+
+
+def sync_runs_recent(*, account: BillbeeAccount, limit: int = 10) -> list[SyncRun]:
+    return list(SyncRun.objects.filter(account=account).order_by("-started_at", "-id")[:limit])

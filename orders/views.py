@@ -1,0 +1,145 @@
+"""The merchant's screens: Billbee setup, the order list and one order."""
+
+import json
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from django.views.generic import DetailView
+
+from orders import selectors, services
+from orders.billbee_client import BillbeeError
+from orders.forms import BillbeeAccountForm, OrderFilterForm, masked
+from orders.models import BillbeeAccount, Order
+
+ORDERS_PER_PAGE = 50
+
+
+def _account_initial(account: BillbeeAccount | None) -> dict:
+    if account is None:
+        return {"sync_enabled": True}
+    return {
+        "username": account.username,
+        "sync_since": account.sync_since,
+        "sync_enabled": account.sync_enabled,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def billbee_account(request: HttpRequest) -> HttpResponse:
+    if request.merchant is None:
+        raise Http404
+    account = selectors.billbee_account_of(merchant=request.merchant)
+    if request.method == "POST" and request.POST.get("action") == "sync":
+        return _sync_now(request, account)
+    form = BillbeeAccountForm(
+        request.POST or None, account=account, initial=_account_initial(account)
+    )
+    if request.method == "POST" and form.is_valid():
+        account = services.billbee_account_save(merchant=request.merchant, **form.cleaned_data)
+        if request.POST.get("action") == "test":
+            result = services.billbee_account_test(account=account)
+            messages.add_message(
+                request, messages.SUCCESS if result.ok else messages.ERROR, result.message
+            )
+        else:
+            messages.success(request, _("Billbee account saved."))
+        return redirect("orders:billbee_account")
+    context = {
+        "form": form,
+        "account": account,
+        "masked_api_key": masked(account.api_key) if account else "",
+        "masked_api_password": masked(account.api_password) if account else "",
+        "runs": selectors.sync_runs_recent(account=account) if account else [],
+    }
+    return render(request, "orders/billbee_account.html", context)
+
+
+def _sync_now(request: HttpRequest, account: BillbeeAccount | None) -> HttpResponseRedirect:
+    from orders.tasks import sync_account
+
+    if account is None:
+        messages.error(request, _("Set up the Billbee account first."))
+    else:
+        transaction.on_commit(lambda: sync_account.delay(account.pk))
+        messages.success(request, _("Sync started; the runs below show its progress."))
+    return redirect("orders:billbee_account")
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(int(request.GET.get("page", 1)), 1)
+    except ValueError:
+        return 1
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def order_list(request: HttpRequest) -> HttpResponse:
+    form = OrderFilterForm(request.GET or None, merchant=request.merchant)
+    orders = selectors.orders_filtered(merchant=request.merchant, filters=form.to_filters())
+    page = _page_number(request)
+    rows, has_next = selectors.orders_page(orders=orders, page=page, per_page=ORDERS_PER_PAGE)
+    context = {
+        "form": form,
+        "orders": rows,
+        "page": page,
+        "has_next": has_next,
+        "has_previous": page > 1,
+        "query": _query_without_page(request),
+    }
+    return render(request, "orders/order_list.html", context)
+
+
+class OrderDetailView(DetailView):
+    model = Order
+    template_name = "orders/order_detail.html"
+    context_object_name = "order"
+
+    def get_queryset(self):
+        return (
+            Order.objects.for_merchant(self.request.merchant)
+            .select_related("shop")
+            .prefetch_related("items", "payments")
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["raw_pretty"] = json.dumps(self.object.raw, indent=2, ensure_ascii=False)
+        return context
+
+
+def order_invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The invoice PDF, fetched from Billbee on first request and served from storage."""
+    order = get_object_or_404(Order.objects.for_merchant(request.merchant), pk=pk)
+    detail_url = reverse("orders:order_detail", args=[order.pk])
+    try:
+        document = services.invoice_pdf_fetch(order=order)
+    except services.InvoiceNotAvailable as exc:
+        messages.warning(request, str(exc))
+        return HttpResponseRedirect(detail_url)
+    except (BillbeeError, BillbeeAccount.DoesNotExist) as exc:
+        message = (
+            services.billbee_error_message(exc)
+            if isinstance(exc, BillbeeError)
+            else _("Set up the Billbee account first.")
+        )
+        messages.error(request, message)
+        return HttpResponseRedirect(detail_url)
+    return FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=f"{order.invoice_number or order.billbee_id}.pdf",
+        content_type="application/pdf",
+    )
+
+
+order_invoice_pdf.model = Order  # the object the URL's id names (see the tenancy test)
