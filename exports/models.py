@@ -1,1 +1,166 @@
-from django.db import models  # noqa: F401
+"""Durable state of the exports: one row per (connection, order), its attempts, and runs."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from merchants.models import MerchantOwned
+
+
+class ExportRun(MerchantOwned):
+    """One pass over a connection's orders: scheduled, or started by hand for chosen orders."""
+
+    class Kind(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        MANUAL = "manual", _("Manual")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        FINISHED = "finished", _("Finished")
+        STOPPED = "stopped", _("Stopped")  # e.g. the token was rejected on the way
+
+    connection = models.ForeignKey(
+        "connections.Connection", on_delete=models.CASCADE, related_name="export_runs"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.QUEUED)
+    # Manual runs: the chosen orders, and whether to tag them "sevDesk" in Billbee.
+    order_ids = models.JSONField(default=list, blank=True)
+    tag_orders = models.BooleanField(_("tag exported orders"), default=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    total = models.PositiveIntegerField(_("orders"), default=0)
+    done = models.PositiveIntegerField(_("exported"), default=0)
+    failed = models.PositiveIntegerField(_("failed"), default=0)
+    skipped = models.PositiveIntegerField(_("skipped"), default=0)
+    message = models.TextField(_("message"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export run")
+        verbose_name_plural = _("export runs")
+        ordering = ["-created_at"]
+
+    @property
+    def processed(self) -> int:
+        return self.done + self.failed + self.skipped
+
+
+class OrderExport(MerchantOwned):
+    """The export of one order through one connection. Exactly one row per pair, ever."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        IN_PROGRESS = "in_progress", _("In progress")
+        VOUCHER_CREATED = "voucher_created", _("Voucher created")
+        PAID = "paid", _("Voucher created and paid")
+        DONE = "done", _("Done")
+        RETRY = "retry", _("Failed – will retry")
+        NEEDS_ACTION = "needs_action", _("Failed – needs action")
+        SKIPPED = "skipped", _("Skipped")
+
+    class Problem(models.TextChoices):
+        """Why an export failed or waits, for filters and counts (the message says it in words)."""
+
+        NONE = "", _("none")
+        WAITING_FOR_INVOICE = "waiting_for_invoice", _("Waiting for invoice")
+        WAITING_FOR_PAYMENT = "waiting_for_payment", _("Waiting for payment date")
+        NOT_ELIGIBLE = "not_eligible", _("No longer eligible")
+        AUTHENTICATION = "authentication", _("Token rejected")
+        TEMPORARY = "temporary", _("sevDesk or Billbee temporarily unavailable")
+        REJECTED = "rejected", _("Rejected by sevDesk")
+        NOT_BUILDABLE = "not_buildable", _("Cannot be booked as it is")
+        NO_ACCOUNT = "no_account", _("No offline account assigned")
+        INTERNAL = "internal", _("Internal error")
+
+    FINISHED = (Status.PAID, Status.DONE)
+    WORK_TO_DO = (Status.PENDING, Status.RETRY, Status.VOUCHER_CREATED, Status.SKIPPED)
+
+    connection = models.ForeignKey(
+        "connections.Connection", on_delete=models.CASCADE, related_name="order_exports"
+    )
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="exports")
+    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.PENDING)
+    problem = models.CharField(_("problem"), max_length=30, choices=Problem, blank=True)
+    message = models.TextField(_("message"), blank=True)  # in the merchant's words
+    hint = models.TextField(_("what to do"), blank=True)
+
+    # The claim: who works on it now; a claim older than the task time limit is dead.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=36, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    attempt_count = models.PositiveIntegerField(_("attempts"), default=0)
+    request_count = models.PositiveIntegerField(_("sevDesk requests"), default=0)
+
+    # What exists in sevDesk, each committed as soon as it is known.
+    sevdesk_contact_id = models.BigIntegerField(null=True, blank=True)
+    voucher_save_sent_at = models.DateTimeField(null=True, blank=True)
+    voucher_id = models.BigIntegerField(_("sevDesk voucher"), null=True, blank=True)
+    voucher_description = models.CharField(max_length=100, blank=True)
+    voucher_gross = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    payment_book_sent_at = models.DateTimeField(null=True, blank=True)
+    payment_booked_at = models.DateTimeField(_("payment booked"), null=True, blank=True)
+    payment_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    payment_check_account_id = models.BigIntegerField(null=True, blank=True)
+    tagged_at = models.DateTimeField(_("tagged in Billbee"), null=True, blank=True)
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    exported_at = models.DateTimeField(_("exported"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order export")
+        verbose_name_plural = _("order exports")
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "order"], name="exports_one_export_per_connection_and_order"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["connection", "status"], name="exports_connection_status"),
+            models.Index(fields=["connection", "-updated_at"], name="exports_connection_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} → {self.connection}"
+
+
+class ExportAttempt(models.Model):
+    """One try at an export, for the log: when, what happened, how many calls it took."""
+
+    export = models.ForeignKey(OrderExport, on_delete=models.CASCADE, related_name="attempts")
+    run = models.ForeignKey(ExportRun, on_delete=models.SET_NULL, null=True, blank=True)
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    status_after = models.CharField(_("status"), max_length=20, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    request_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.export} @ {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class CustomerContact(MerchantOwned):
+    """A Billbee customer's sevDesk contact, created once per connection and remembered."""
+
+    connection = models.ForeignKey(
+        "connections.Connection", on_delete=models.CASCADE, related_name="customer_contacts"
+    )
+    customer_key = models.CharField(max_length=120)  # Billbee customer id, else number/e-mail
+    sevdesk_contact_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "customer_key"], name="exports_one_contact_per_customer"
+            ),
+        ]

@@ -31,37 +31,32 @@ def database_url_of_the_test_database() -> str:
     return f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@pytest.fixture
-def worker_on_private_queue(transactional_db):
-    """Start `celery worker` in its own process, listening to a queue of this test only."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    environment = {
-        **os.environ,
-        "APP_ENV": "test",
-        "DATABASE_URL": database_url_of_the_test_database(),
-        "REDIS_URL": settings.CELERY_BROKER_URL,
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "billbee_sevdesk",
-            "worker",
-            "--pool=solo",
-            "--queues",
-            queue,
-            "--hostname",
-            f"{queue}@test",
-            "--loglevel=INFO",
-        ],
+def start_worker(queue: str, **environment: str) -> subprocess.Popen:
+    """`celery worker` in its own process, on the test database, listening to `queue` only."""
+    command = [
+        sys.executable, "-m", "celery", "-A", "billbee_sevdesk", "worker", "--pool=solo",
+        "--queues", queue, "--hostname", f"{queue}@test", "--loglevel=INFO",
+    ]  # fmt: skip
+    return subprocess.Popen(
+        command,
         cwd=PROJECT_ROOT,
-        env=environment,
+        env={
+            **os.environ,
+            "APP_ENV": "test",
+            "DATABASE_URL": database_url_of_the_test_database(),
+            "REDIS_URL": settings.CELERY_BROKER_URL,
+            **environment,
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+@pytest.fixture
+def worker_on_private_queue(transactional_db):
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    process = start_worker(queue)
     try:
         yield queue, process
     finally:

@@ -1,0 +1,61 @@
+"""From our order mirror to the voucher builder's plain value objects."""
+
+import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.utils.translation import gettext as _
+
+from exports.voucher_builder import VoucherLine, VoucherNotBuildable, VoucherOrder
+from orders.models import Order
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def berlin_date(moment: datetime.datetime | None) -> datetime.date | None:
+    return moment.astimezone(BERLIN).date() if moment else None
+
+
+def _rate(order: Order, tax_index: int) -> Decimal:
+    """Billbee's TaxIndex: 1 = the order's regular rate, 2 = its reduced rate, 0 = no tax."""
+    if tax_index == 0 or order.vat_mode != 0:
+        return Decimal(0)
+    rate = {1: order.tax_rate_regular, 2: order.tax_rate_reduced}.get(tax_index)
+    if rate is None:
+        raise VoucherNotBuildable(
+            _("An item has VAT rate index %(index)s, but the order has no such VAT rate.")
+            % {"index": tax_index}
+        )
+    return rate
+
+
+def customer_name(order: Order) -> str:
+    address = order.invoice_address or {}
+    person = " ".join(filter(None, [address.get("first_name"), address.get("last_name")]))
+    return address.get("company") or person or order.customer_name or _("Unknown customer")
+
+
+def voucher_order_from(order: Order) -> VoucherOrder:
+    lines = tuple(
+        VoucherLine(
+            gross=item.total_price,
+            tax_rate=_rate(order, item.tax_index),
+            kind="coupon" if item.is_coupon else "item",
+        )
+        for item in order.items.all()
+    )
+    return VoucherOrder(
+        invoice_number=order.invoice_number,
+        order_date=berlin_date(order.order_date),
+        invoice_date=berlin_date(order.invoice_date),
+        payment_date=berlin_date(order.paid_at),
+        delivery_date=berlin_date(order.shipped_at),
+        currency=order.currency or "EUR",
+        vat_mode=order.vat_mode,
+        total_gross=order.total_gross,
+        shipping_gross=order.shipping_cost,
+        adjustment_gross=order.adjustment_cost,
+        lines=lines,
+        customer_name=customer_name(order),
+        customer_vat_id=order.customer_vat_id or None,
+    )

@@ -1,0 +1,133 @@
+"""Which orders a connection sends, and why a given order is (not) sent."""
+
+import datetime
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from connections.models import Connection
+from exports.models import OrderExport
+from orders.billbee_client import order_state_name
+from orders.models import Order
+
+BERLIN = ZoneInfo("Europe/Berlin")
+VOUCHER_DATE_FIELD = {
+    Connection.VoucherDateBasis.INVOICE_DATE: "invoice_date",
+    Connection.VoucherDateBasis.PAYMENT_DATE: "paid_at",
+    Connection.VoucherDateBasis.ORDER_DATE: "order_date",
+}
+
+
+def start_of_day(day: datetime.date) -> datetime.datetime:
+    """The start date is a German calendar day: it begins at midnight in Berlin."""
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=BERLIN)
+
+
+def connection_orders(*, connection: Connection) -> QuerySet[Order]:
+    """Orders of the connection's shops, currently in one of its states, on/after its start.
+
+    Orders whose voucher date is not known yet (no invoice, no payment) are included when they
+    were placed on or after the start date: they are the ones reported as waiting.
+    """
+    since = start_of_day(connection.start_date)
+    date_field = VOUCHER_DATE_FIELD[connection.voucher_date_basis]
+    return Order.objects.for_merchant(connection.merchant).filter(
+        Q(**{f"{date_field}__gte": since})
+        | Q(**{f"{date_field}__isnull": True, "order_date__gte": since}),
+        shop__in=connection.shops.all(),
+        state__in=connection.order_states,
+    )
+
+
+def claim_stale_after() -> datetime.timedelta:
+    """A claim older than the task time limit belongs to a worker that died."""
+    return datetime.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+
+
+def orders_to_export(*, connection: Connection, now: datetime.datetime | None = None):
+    """Orders a scheduled run works on: eligible, and not finished, failed for good or waiting
+    for a retry time still in the future."""
+    now = now or timezone.now()
+    settled = OrderExport.objects.filter(connection=connection, order=OuterRef("pk")).filter(
+        Q(status__in=[*OrderExport.FINISHED, OrderExport.Status.NEEDS_ACTION])
+        | Q(status=OrderExport.Status.RETRY, next_attempt_at__gt=now)
+        | Q(status=OrderExport.Status.IN_PROGRESS, claimed_at__gte=now - claim_stale_after())
+    )
+    return connection_orders(connection=connection).filter(~Exists(settled)).order_by("pk")
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule: str
+    ok: bool
+    text: str
+
+
+def eligibility(*, connection: Connection, order: Order) -> list[Reason]:
+    """Each rule of the connection applied to one order, in the merchant's words."""
+    since = start_of_day(connection.start_date)
+    voucher_date = getattr(order, VOUCHER_DATE_FIELD[connection.voucher_date_basis])
+    shop_ids = set(connection.shops.values_list("pk", flat=True))
+    reference_date = voucher_date or order.order_date
+    return [
+        Reason(
+            "shop",
+            order.shop_id in shop_ids,
+            _("Shop “%(shop)s” belongs to this connection")
+            % {"shop": order.shop.name if order.shop else "–"},
+        ),
+        Reason(
+            "state",
+            order.state in connection.order_states,
+            _("Current state “%(state)s” is one of the connection's states")
+            % {"state": order_state_name(order.state)},
+        ),
+        Reason(
+            "start_date",
+            reference_date is not None and reference_date >= since,
+            _("Voucher date on or after the start date %(date)s")
+            % {"date": connection.start_date.strftime("%d.%m.%Y")},
+        ),
+        Reason("invoice", order.has_invoice, _("Has an invoice with an invoice date")),
+        Reason("payment", order.paid_at is not None, _("Has a payment date")),
+    ]
+
+
+@dataclass(frozen=True)
+class ExportCounts:
+    exported_today: int
+    failing: int
+    waiting_for_invoice: int
+    waiting_for_payment: int
+
+
+def export_counts(*, connection: Connection) -> ExportCounts:
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    exports = OrderExport.objects.filter(connection=connection)
+    return ExportCounts(
+        exported_today=exports.filter(
+            status__in=OrderExport.FINISHED, exported_at__gte=today
+        ).count(),
+        failing=exports.filter(
+            status__in=[OrderExport.Status.RETRY, OrderExport.Status.NEEDS_ACTION]
+        ).count(),
+        waiting_for_invoice=exports.filter(
+            problem=OrderExport.Problem.WAITING_FOR_INVOICE, status=OrderExport.Status.SKIPPED
+        ).count(),
+        waiting_for_payment=exports.filter(
+            problem=OrderExport.Problem.WAITING_FOR_PAYMENT, status=OrderExport.Status.SKIPPED
+        ).count(),
+    )
+
+
+def export_log(*, connection: Connection, status: str = "", problem: str = ""):
+    exports = OrderExport.objects.filter(connection=connection).select_related("order")
+    if status:
+        exports = exports.filter(status=status)
+    if problem:
+        exports = exports.filter(problem=problem)
+    return exports.order_by("-updated_at", "-pk")
