@@ -271,6 +271,10 @@ else:
     # Longer than the longest countdown we schedule, so Redis does not redeliver early.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60 * 2}
 
+# Under test a queue of its own, so a developer's worker never picks up a test's messages.
+CELERY_TASK_DEFAULT_QUEUE = env.str(
+    "CELERY_TASK_DEFAULT_QUEUE", default="billbee-sevdesk-test" if TESTING else "celery"
+)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -298,22 +302,31 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # The simulated Billbee and sevDesk (under /sandbox/) for demos and tests. Off in production
 # unless asked for.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not PRODUCTION)
+# The sandbox Billbee throttles like the real one (2 requests/s per endpoint, then 429).
+SANDBOX_BILLBEE_THROTTLE = env.bool("SANDBOX_BILLBEE_THROTTLE", default=True)
 # Without real credentials a laptop installation talks to the sandbox.
 _use_sandbox = SANDBOX_ENABLED and not PRODUCTION
+# Tests point the clients at a sandbox explicitly; by default they reach nothing (port 9
+# refuses at once), never a developer's running instance.
+_api_site = "http://127.0.0.1:9" if TESTING else SITE_URL
 BILLBEE_API_BASE_URL = env.str(
     "BILLBEE_API_BASE_URL",
-    default=f"{SITE_URL}/sandbox/billbee/api/v1"
+    default=f"{_api_site}/sandbox/billbee/api/v1"
     if _use_sandbox
     else "https://app.billbee.io/api/v1",
 )
 SEVDESK_API_BASE_URL = env.str(
     "SEVDESK_API_BASE_URL",
-    default=f"{SITE_URL}/sandbox/sevdesk/api/v1"
+    default=f"{_api_site}/sandbox/sevdesk/api/v1"
     if _use_sandbox
     else "https://my.sevdesk.de/api/v1",
 )
 # sevDesk's web app, for links to a voucher ("…/#/ex/detail/id/<id>").
 SEVDESK_APP_URL = env.str("SEVDESK_APP_URL", default="https://my.sevdesk.de")
+# The incremental sync asks Billbee for orders changed since the last run minus this overlap.
+BILLBEE_SYNC_OVERLAP_MINUTES = env.int("BILLBEE_SYNC_OVERLAP_MINUTES", default=10)
+# A sync run without a sign of life for this long is taken as dead and resumed.
+BILLBEE_SYNC_STALE_MINUTES = env.int("BILLBEE_SYNC_STALE_MINUTES", default=15)
 BILLBEE_TIMEOUT_SECONDS = env.float("BILLBEE_TIMEOUT_SECONDS", default=30)
 SEVDESK_TIMEOUT_SECONDS = env.float("SEVDESK_TIMEOUT_SECONDS", default=30)
 # sevDesk documents no limit but blocks error-heavy tokens: stay modest per token.

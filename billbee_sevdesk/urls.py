@@ -16,6 +16,8 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("merchants/<int:pk>/switch/", switch_merchant, name="switch_merchant"),
     path("orders/", include("orders.urls")),
+    path("connections/", include("connections.urls")),
+    path("exports/", include("exports.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -3,6 +3,15 @@ from django.test import Client
 
 from tests.factories import MembershipFactory
 
+# Fixtures for the whole suite: spec-checked HTTP mocks of both APIs and a real browser.
+pytest_plugins = [
+    "tests.contracts.sevdesk",
+    "tests.contracts.billbee",
+    "tests.browser",
+    "tests.sandbox_http",
+    "tests.exports_fixtures",
+]
+
 
 @pytest.fixture
 def membership(db):

@@ -9,13 +9,29 @@ takes an id must name its model (``model`` on the class-based view or the view f
 import pytest
 from django.urls import reverse
 
+from connections.models import Connection
+from exports.models import ExportRun, OrderExport
 from merchants.models import MerchantAccount
+from orders.models import Order
+from tests.connections_factories import ConnectionFactory
 from tests.factories import MembershipFactory, MerchantAccountFactory
+from tests.orders_factories import OrderFactory
 from tests.urlwalk import iter_routes, tenant_model_of
 
 # model -> function(merchant) returning an instance owned by that merchant
 OWNED_BY = {
     MerchantAccount: lambda merchant: merchant,
+    Order: lambda merchant: OrderFactory(merchant=merchant),
+    Connection: lambda merchant: ConnectionFactory(merchant=merchant),
+    OrderExport: lambda merchant: OrderExport.objects.create(
+        merchant=merchant,
+        connection=ConnectionFactory(merchant=merchant),
+        order=OrderFactory(merchant=merchant),
+        status=OrderExport.Status.NEEDS_ACTION,
+    ),
+    ExportRun: lambda merchant: ExportRun.objects.create(
+        merchant=merchant, connection=ConnectionFactory(merchant=merchant), kind="manual"
+    ),
 }
 
 PUBLIC_URL_NAMES = {"login", "health", "set_language"}
