@@ -12,11 +12,15 @@ from connections.services import (
     connection_test,
     sevdesk_token_test,
 )
+from exports.selectors import connections_overview, next_scheduled_run
 
 
 def connection_list(request: HttpRequest) -> HttpResponse:
-    connections = Connection.objects.for_merchant(request.merchant).prefetch_related("shops")
-    return render(request, "connections/connection_list.html", {"connections": connections})
+    context = {
+        "connections": connections_overview(merchant=request.merchant),
+        "next_run": next_scheduled_run(),
+    }
+    return render(request, "connections/connection_list.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -61,6 +65,8 @@ def _connection_form_page(request: HttpRequest, connection: Connection) -> HttpR
         "tab": request.GET.get("tab")
         or ("api" if form.errors.keys() & set(API_FIELDS) else "properties"),
     }
+    if connection.pk:
+        context["next_run"] = next_scheduled_run()
     if connection.pk and connection.reached_sevdesk:
         context.update(assignment_tab_context(request, connection))
     return render(request, "connections/connection_form.html", context)

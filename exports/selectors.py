@@ -131,3 +131,43 @@ def export_log(*, connection: Connection, status: str = "", problem: str = ""):
     if problem:
         exports = exports.filter(problem=problem)
     return exports.order_by("-updated_at", "-pk")
+
+
+def next_scheduled_run() -> datetime.datetime | None:
+    """When beat starts the next export run, from django-celery-beat's schedule."""
+    from django_celery_beat.models import PeriodicTask
+
+    task = (
+        PeriodicTask.objects.filter(task="exports.run_all", enabled=True)
+        .select_related("interval")
+        .first()
+    )
+    if task is None or task.interval is None:
+        return None
+    every = datetime.timedelta(seconds=task.interval.every * _PERIOD_SECONDS[task.interval.period])
+    now = timezone.now()
+    if task.last_run_at is None:
+        return now
+    upcoming = task.last_run_at + every
+    return upcoming if upcoming > now else now
+
+
+_PERIOD_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1, "microseconds": 1e-6}
+
+
+def connections_overview(*, merchant) -> QuerySet[Connection]:
+    """The merchant's connections with their last export and open errors, for the list."""
+    from django.db.models import Count, Max
+
+    failing = Q(
+        order_exports__status__in=[OrderExport.Status.RETRY, OrderExport.Status.NEEDS_ACTION]
+    )
+    return (
+        Connection.objects.for_merchant(merchant)
+        .prefetch_related("shops")
+        .annotate(
+            last_export_at=Max("order_exports__exported_at"),
+            open_errors=Count("order_exports", filter=failing),
+        )
+        .order_by("name")
+    )

@@ -114,3 +114,20 @@ def test_the_order_list_filters_by_export_status(english, connection, merchant, 
 
     assert list(paid) == [exported]
     assert list(none) == [never]
+
+
+def test_the_connection_list_shows_last_export_open_errors_and_next_run(
+    english, connection, merchant, shop
+):
+    invoiced_order(merchant, shop, 1)
+    failing = invoiced_order(merchant, shop, 2)
+    run_export(connection)
+    OrderExport.objects.filter(order=failing).update(status=OrderExport.Status.NEEDS_ACTION)
+
+    response = english.get(reverse("connections:connection_list"))
+
+    row = response.context["connections"][0]
+    assert row.open_errors == 1
+    assert row.last_export_at is not None
+    assert response.context["next_run"] is not None  # the schedule exists after migrate
+    assert 'id="next-run"' in response.content.decode()
