@@ -11,11 +11,8 @@ from django.urls import reverse
 
 from orders.models import BillbeeAccount, Order, Shop
 from orders.services import orders_sync
-from tests.contracts import billbee as contract
 from tests.contracts.billbee import billbee_json, sample_order
 from tests.orders_factories import BillbeeAccountFactory
-
-billbee_http = contract.billbee_http
 
 BASE = "https://app.billbee.io/api/v1"
 SETUP = reverse("orders:billbee_account")

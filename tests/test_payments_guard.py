@@ -10,9 +10,6 @@ from django.utils import translation
 
 from exports.payments import PaymentAccountNotAllowed, payment_book
 from exports.sevdesk_client import CheckAccount, SevdeskClient
-from tests.contracts import sevdesk as contract
-
-sevdesk_http = contract.sevdesk_http  # until tests/conftest.py registers the plugin
 
 BASE = "https://sevdesk.test/api/v1"
 CLEARING = CheckAccount(42, "PayPal (Billbee)", "offline", 100, 1361, False)

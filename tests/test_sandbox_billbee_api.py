@@ -361,3 +361,37 @@ def test_the_overview_page_shows_credentials_and_latest_orders(member_client, ac
     assert "Amazon DE" in page
     assert str(orders[0].billbee_id) in page
     assert "Priorität" in page
+
+
+# --- Invoice list ------------------------------------------------------------------------
+
+
+def test_the_invoice_list_holds_invoiced_orders_with_positions_and_shipping(
+    client, account, orders
+):
+    invoiced = sorted(
+        (o for o in orders if o.invoice_date), key=lambda o: (o.invoice_date, o.billbee_id)
+    )
+
+    body = decoded(call(client, account, "GET", "/orders/invoices", {"includePositions": "true"}))
+
+    assert [entry["BillbeeId"] for entry in body["Data"]] == [o.billbee_id for o in invoiced]
+    first, order = body["Data"][0], invoiced[0]
+    assert first["Type"] == "invoice"
+    assert first["InvoiceNumber"] == f"RE-2024-{order.data['InvoiceNumber']}"
+    assert first["TotalGross"] == Decimal(order.data["TotalCost"])
+    positions = sum(p["TotalGrossValue"] for p in first["Positions"])
+    assert positions + first["AdditionalFees"][0]["Gross"] == first["TotalGross"] - Decimal(
+        order.data["AdjustmentCost"]
+    )
+
+
+def test_the_invoice_list_filters_by_invoice_date_and_leaves_out_positions(client, account, orders):
+    invoiced = sorted(o.invoice_date for o in orders if o.invoice_date)
+    cutoff = invoiced[len(invoiced) // 2]
+    naive_utc = cutoff.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds")
+
+    body = decoded(call(client, account, "GET", "/orders/invoices", {"minInvoiceDate": naive_utc}))
+
+    assert body["Paging"]["TotalRows"] == sum(1 for d in invoiced if d >= cutoff)
+    assert all(entry["Positions"] is None for entry in body["Data"])

@@ -11,8 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from sandbox.sevdesk.models import CheckAccount, TempFile, Voucher, VoucherPayment
 from sandbox.sevdesk.services import sandbox_account_create
-from tests import test_sandbox_sevdesk_support as support
-from tests.test_sandbox_sevdesk_support import (
+from tests import sandbox_sevdesk_support as support
+from tests.sandbox_sevdesk_support import (
     SandboxApi,
     offline_account,
     pdf_bytes,

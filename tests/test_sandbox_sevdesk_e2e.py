@@ -23,7 +23,7 @@ from exports.sevdesk_client import (
 from sandbox.sevdesk.models import Contact, SandboxAccount, Voucher, VoucherPayment
 from sandbox.sevdesk.services import fault_inject, sandbox_account_create
 from tests.contracts.sevdesk import validate_sevdesk_request, validate_sevdesk_response
-from tests.test_sandbox_sevdesk_support import pdf_bytes
+from tests.sandbox_sevdesk_support import pdf_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

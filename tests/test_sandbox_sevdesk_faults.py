@@ -8,8 +8,8 @@ import pytest
 
 from sandbox.sevdesk.models import FaultPlan, Voucher
 from sandbox.sevdesk.services import fault_inject, faults_clear, sandbox_account_create
-from tests import test_sandbox_sevdesk_support as support
-from tests.test_sandbox_sevdesk_support import offline_account, save_voucher, voucher_payload
+from tests import sandbox_sevdesk_support as support
+from tests.sandbox_sevdesk_support import offline_account, save_voucher, voucher_payload
 
 sandbox_account = support.sandbox_account
 api = support.api

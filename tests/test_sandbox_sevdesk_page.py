@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from sandbox.sevdesk.models import CheckAccount, SandboxAccount, Voucher
 from sandbox.sevdesk.services import fault_inject, sandbox_account_create, temp_file_create
-from tests import test_sandbox_sevdesk_support as support
-from tests.test_sandbox_sevdesk_support import (
+from tests import sandbox_sevdesk_support as support
+from tests.sandbox_sevdesk_support import (
     offline_account,
     pdf_bytes,
     position,

@@ -25,9 +25,6 @@ from exports.sevdesk_client import (
     VoucherSummary,
     encode_json,
 )
-from tests.contracts import sevdesk as contract
-
-sevdesk_http = contract.sevdesk_http  # until tests/conftest.py registers the plugin
 
 BASE = "https://sevdesk.test/api/v1"
 
