@@ -25,3 +25,23 @@ def test_demo_bootstrap_refuses_in_production(settings):
 
     with pytest.raises(CommandError):
         call_command("bootstrap_demo")
+
+
+@pytest.mark.django_db
+def test_demo_bootstrap_links_sandbox_billbee_orders_and_a_sandbox_sevdesk(settings, tmp_path):
+    from orders.models import BillbeeAccount
+    from sandbox.billbee.models import SandboxAccount as BillbeeSandbox
+    from sandbox.billbee.models import SandboxOrder
+    from sandbox.sevdesk.models import SandboxAccount as SevdeskSandbox
+
+    settings.DATA_DIR = tmp_path
+
+    call_command("bootstrap_demo")
+    call_command("bootstrap_demo")
+
+    billbee = BillbeeSandbox.objects.get()
+    linked = BillbeeAccount.objects.get()
+    assert (linked.api_key, linked.username) == (billbee.api_key, billbee.username)
+    assert linked.api_password == billbee.api_password
+    assert SandboxOrder.objects.count() == 300
+    assert SevdeskSandbox.objects.count() == 1

@@ -1,4 +1,4 @@
-"""Create the demo login and merchant account on a laptop installation (idempotent)."""
+"""Create the demo login, merchant account and sandbox accounts on a laptop (idempotent)."""
 
 import secrets
 
@@ -11,10 +11,11 @@ from merchants.models import Membership, MerchantAccount
 
 DEMO_USERNAME = "demo"
 DEMO_MERCHANT = "Demo-Shop GmbH"
+DEMO_ORDERS = 300
 
 
 class Command(BaseCommand):
-    help = "Creates a demo login and a demo merchant account (not in production)."
+    help = "Creates a demo login, a demo merchant account and sandbox data (not in production)."
 
     def handle(self, *args, **options):
         if settings.PRODUCTION:
@@ -35,6 +36,8 @@ class Command(BaseCommand):
             Membership.objects.get_or_create(
                 user=user, merchant=merchant, defaults={"role": Membership.Role.OWNER}
             )
+        if settings.SANDBOX_ENABLED:
+            self._sandbox(merchant)
         if credentials.exists():
             username, password = credentials.read_text().split()
             self.stdout.write(
@@ -42,3 +45,29 @@ class Command(BaseCommand):
                     f"Demo login: user {username!r}, password {password!r} (http://localhost:8000/)"
                 )
             )
+
+    def _sandbox(self, merchant: MerchantAccount) -> None:
+        """Sandbox Billbee with orders, linked to the demo merchant; a sandbox sevDesk account."""
+        from orders.models import BillbeeAccount
+        from sandbox.billbee.services import account_get_or_create, orders_generate
+        from sandbox.sevdesk.models import SandboxAccount
+        from sandbox.sevdesk.services import sandbox_account_create
+
+        billbee, created = account_get_or_create(name="Demo Billbee")
+        if created:
+            orders_generate(account=billbee, count=DEMO_ORDERS, seed=1)
+        BillbeeAccount.objects.get_or_create(
+            merchant=merchant,
+            defaults={
+                "api_key": billbee.api_key,
+                "username": billbee.username,
+                "api_password": billbee.api_password,
+            },
+        )
+        sevdesk = SandboxAccount.objects.filter(name="Demo sevDesk").first() or (
+            sandbox_account_create(name="Demo sevDesk")
+        )
+        self.stdout.write(
+            "Sandbox: Billbee with demo orders is linked (synced every few minutes); "
+            f"sevDesk API key for a new connection: {sevdesk.token}"
+        )
