@@ -584,7 +584,7 @@ class BillbeeClient:
         shop_ids: Sequence[int] = (),
         order_state_ids: Sequence[int] = (),
     ) -> OrdersPage:
-        """One page of orders, oldest id first."""
+        """One page of the orders matching the filters; unparseable ones land in `rejected`."""
         # OrderApi_GetList: GET /orders
         params: dict[str, Any] = {
             "page": page,
@@ -772,19 +772,17 @@ class BillbeeClient:
                     raise BillbeeMalformedData(f"Billbee's answer is not an object ({endpoint}).")
                 _raise_for_error_message(body, status, endpoint)
             return body
-        message = _error_message(response)
+        detail = _error_detail(response, endpoint)
         if status in (401, 403):
             raise BillbeeAuthenticationFailed(
-                f"Billbee refused the credentials ({status}): check the API key, user name and "
-                f"API password, and that the API is enabled in Billbee. {message}".strip()
+                "Billbee refused the credentials: check the API key, user name and API "
+                f"password, and that the API is enabled in Billbee. {detail}"
             )
         if status == 404:
-            raise BillbeeNotFound(f"Billbee answered 404 for {endpoint}. {message}".strip())
+            raise BillbeeNotFound(detail)
         if status >= 500:
-            raise BillbeeTemporaryError(
-                f"Billbee answered {status} for {endpoint}. {message}".strip()
-            )
-        raise BillbeeRejected(status, f"Billbee rejected {endpoint} ({status}): {message}".strip())
+            raise BillbeeTemporaryError(detail)
+        raise BillbeeRejected(status, detail)
 
 
 # --- Module helpers --------------------------------------------------------------------------
@@ -820,10 +818,16 @@ def _raise_for_error_message(body: Any, status: int, endpoint: str) -> None:
         )
 
 
-def _error_message(response: requests.Response) -> str:
-    """The readable part of an error answer: ASP.NET's Message + ModelState, or a hint."""
+def _error_detail(response: requests.Response, endpoint: str) -> str:
+    """One sentence on an error answer: ASP.NET's Message + ModelState, or what came instead."""
+    status = response.status_code
     if _looks_like_html(response):
-        return f"Billbee answered {response.status_code} with an HTML page instead of JSON."
+        return f"Billbee answered {status} with an HTML page instead of JSON ({endpoint})."
+    message = _aspnet_message(response)
+    return f"Billbee answered {status} for {endpoint}" + (f": {message}" if message else ".")
+
+
+def _aspnet_message(response: requests.Response) -> str:
     try:
         body = json.loads(response.content.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError):

@@ -26,7 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from orders.billbee_client import ORDER_STATES, PAYMENT_TYPES
 
-from .invoices import invoice_number, invoice_pdf, invoice_totals
+from .invoices import invoice_list_entry, invoice_number, invoice_pdf, invoice_totals
 from .models import SandboxAccount, SandboxFaultPlan, SandboxOrder
 from .representations import (
     billbee_dumps,
@@ -231,6 +231,10 @@ def _filtered_orders(request: HttpRequest, account: SandboxAccount):
         "state__in": _integers(request, "orderStateId") or None,
     }
     orders = orders.filter(**{key: value for key, value in bounds.items() if value is not None})
+    return _tag_filtered(request, orders)
+
+
+def _tag_filtered(request: HttpRequest, orders):
     for tag in _values(request, "tag"):
         tag_filter = {"tags_key__contains": f"|{tag.lower()}|"}
         if _flag(request, "excludeTags"):
@@ -325,6 +329,28 @@ def create_invoice(request: HttpRequest, account: SandboxAccount, billbee_id: in
             "PdfDownloadUrl": None,
         }
     )
+
+
+@billbee_endpoint("invoices", "GET")
+def invoices_list(request: HttpRequest, account: SandboxAccount) -> HttpResponse:
+    # OrderApi_GetInvoiceList: GET /orders/invoices
+    page, page_size = _paging(request)
+    invoices = account.orders.filter(invoice_date__isnull=False)
+    bounds = {
+        "invoice_date__gte": _timestamp(request, "minInvoiceDate"),
+        "invoice_date__lte": _timestamp(request, "maxInvoiceDate"),
+        "paid_at__gte": _timestamp(request, "minPayDate"),
+        "paid_at__lte": _timestamp(request, "maxPayDate"),
+        "shop__billbee_id__in": _integers(request, "shopId") or None,
+        "state__in": _integers(request, "orderStateId") or None,
+    }
+    invoices = invoices.filter(**{key: value for key, value in bounds.items() if value is not None})
+    invoices = _tag_filtered(request, invoices).order_by("invoice_date", "billbee_id")
+    total = invoices.count()
+    rows = invoices[(page - 1) * page_size : page * page_size]
+    positions = _flag(request, "includePositions")
+    data = [invoice_list_entry(order, include_positions=positions) for order in rows]
+    return paged_answer(data, page=page, page_size=page_size, total=total)
 
 
 # --- Shops and enums -----------------------------------------------------------------------

@@ -65,3 +65,81 @@ def invoice_pdf(order: SandboxOrder) -> bytes:
         (f"Summe brutto   {_euro(gross, currency)}", 12),
     ]
     return pdf_document(lines, title=f"Rechnung {invoice_number(document)}")
+
+
+def _vat_rate(document: dict, tax_index: int) -> Decimal:
+    if document["VatMode"] != 0 or tax_index not in (1, 2):
+        return Decimal(0)
+    return Decimal(document[f"TaxRate{tax_index}"])
+
+
+def _position(document: dict, number: int, item: dict) -> dict:
+    gross = Decimal(item["TotalPrice"])
+    tax = Decimal(item["TaxAmount"])
+    quantity = Decimal(item["Quantity"]) or Decimal(1)
+    return {
+        "Position": number,
+        "Amount": quantity,
+        "NetValue": (gross - tax) / quantity,
+        "TotalNetValue": gross - tax,
+        "GrossValue": gross / quantity,
+        "TotalGrossValue": gross,
+        "VatRate": _vat_rate(document, item.get("TaxIndex") or 0),
+        "ArticleBillbeeId": None,
+        "Sku": item["Product"].get("SKU"),
+        "Title": item["Product"].get("Title"),
+        "BillbeeId": item.get("BillbeeId"),
+        "TotalVatAmount": tax,
+        "RebatePercent": Decimal(item.get("Discount") or 0),
+    }
+
+
+def _shipping_fee(document: dict) -> dict:
+    gross = Decimal(document["ShippingCost"])
+    rate = _vat_rate(document, 1)
+    vat = gross * rate / (100 + rate)
+    return {
+        "Type": "ShipCost",
+        "Gross": gross,
+        "Net": gross - vat,
+        "VatAmount": vat,
+        "VatRate": rate,
+    }
+
+
+def invoice_list_entry(order: SandboxOrder, *, include_positions: bool) -> dict:
+    """One entry of GET /orders/invoices (InvoiceApiModel) for an invoiced order."""
+    document = order.data
+    address = document.get("InvoiceAddress") or {}
+    gross, net = invoice_totals(document)
+    items = document["OrderItems"]
+    positions = [_position(document, n, item) for n, item in enumerate(items, start=1)]
+    return {
+        "InvoiceNumber": invoice_number(document),
+        "Type": "invoice",  # the sandbox issues no credit notes
+        "Title": None,
+        "Salutation": None,
+        "LastName": address.get("LastName"),
+        "FirstName": address.get("FirstName"),
+        "Company": address.get("Company"),
+        "CustomerNumber": (document.get("Customer") or {}).get("Number"),
+        "DebtorNumber": None,
+        "InvoiceDate": document["InvoiceDate"],
+        "TotalNet": net,
+        "Currency": document["Currency"],
+        "TotalGross": gross,
+        "PaymentTypeId": document.get("PaymentMethod"),
+        "OrderNumber": document.get("OrderNumber"),
+        "TransactionId": None,
+        "Email": address.get("Email"),
+        "ShopName": document["Seller"]["BillbeeShopName"],
+        "Positions": positions if include_positions else None,
+        "PayDate": document.get("PayedAt"),
+        "VatMode": document["VatMode"],
+        "BillbeeId": document["BillBeeOrderId"],
+        "ShippingCountry": address.get("CountryISO2"),
+        "AdditionalFees": [_shipping_fee(document)],
+        "MerchantVatId": document.get("MerchantVatId"),
+        "CustomerVatId": document.get("CustomerVatId"),
+        "VatFlags": None,
+    }

@@ -8,6 +8,7 @@ app_name = "billbee"
 urlpatterns = [
     path("", views.order_list, name="order_list"),
     path("api/v1/orders", api.orders_list, name="api_orders"),
+    path("api/v1/orders/invoices", api.invoices_list, name="api_invoices"),
     path("api/v1/orders/<int:billbee_id>", api.order_detail, name="api_order"),
     path("api/v1/orders/<int:billbee_id>/tags", api.order_tags, name="api_order_tags"),
     path(
