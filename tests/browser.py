@@ -6,9 +6,12 @@ Browser tests skip where no Chromium is installed, except in CI (`REQUIRE_BROWSE
 
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -55,6 +58,21 @@ def browser_page(live_server, monkeypatch):
             page.screenshot(path=str(ARTIFACTS / f"{test_name}.png"), full_page=True)
             context.close()
             browser.close()
+            live_server_requests_finish()
+            # Database connections opened while Playwright runs live in its context: close
+            # them in it, or the test database (PostgreSQL) cannot be dropped at the end.
+            connections.close_all()
+
+
+def live_server_requests_finish(timeout: float = 10) -> None:
+    """The live server answers each browser connection in a thread that closes its database
+    connection when the browser hangs up; wait for that, or the test database (PostgreSQL)
+    cannot be dropped at the end of the session."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(
+        "process_request_thread" in thread.name for thread in threading.enumerate()
+    ):
+        time.sleep(0.05)
 
 
 def log_in(page, base_url: str, username: str, password: str) -> None:
