@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from accounts_mapping.models import AccountAssignment
@@ -419,7 +419,7 @@ def _export_steps(context: ExportContext, export: OrderExport, order: Order) -> 
         export,
         OrderExport.Status.PAID,
         messages.EXPORTED_PAID
-        % {"voucher": export.voucher_id, "amount": f"{export.payment_amount} {order.currency}"},
+        % {"voucher": export.voucher_id, "amount": _money(export.payment_amount, order.currency)},
     )
 
 
@@ -451,6 +451,11 @@ def _voucher_create(context: ExportContext, export: OrderExport, order: Order) -
         voucher_id=saved.id,
         voucher_gross=_voucher_gross(payload),
     )
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    """An amount as the merchant writes it (German: 1.234,56 EUR)."""
+    return f"{number_format(amount, 2, use_l10n=True, force_grouping=True)} {currency}"
 
 
 def _voucher_gross(payload: dict) -> Decimal:

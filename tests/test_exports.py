@@ -343,3 +343,17 @@ def test_full_customers_get_one_contact_each(connection, merchant, shop, sevdesk
     contact = Contact.objects.get(account=sevdesk_account)
     assert (contact.surename, contact.familyname) == ("Erika", "Mustermann")
     assert set(vouchers(sevdesk_account).values_list("supplier", flat=True)) == {contact.pk}
+
+
+def test_the_success_message_writes_the_amount_the_german_way(
+    connection, merchant, shop, sevdesk_account
+):
+    from decimal import Decimal as D
+
+    order = invoiced_order(merchant, shop, total_gross=D("1234.50"), paid_amount=D("1234.50"))
+
+    with translation.override("de"):
+        run_export(connection)
+
+    message = OrderExport.objects.get(order=order).message
+    assert message.endswith("Zahlung über 1.234,50 EUR gebucht.")

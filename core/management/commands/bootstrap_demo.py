@@ -56,7 +56,7 @@ class Command(BaseCommand):
         billbee, created = account_get_or_create(name="Demo Billbee")
         if created:
             orders_generate(account=billbee, count=DEMO_ORDERS, seed=1)
-        BillbeeAccount.objects.get_or_create(
+        account, linked = BillbeeAccount.objects.get_or_create(
             merchant=merchant,
             defaults={
                 "api_key": billbee.api_key,
@@ -64,10 +64,15 @@ class Command(BaseCommand):
                 "api_password": billbee.api_password,
             },
         )
+        if linked:
+            from orders.tasks import sync_account
+
+            sync_account.delay(account.pk)  # the worker fetches the orders as soon as it runs
         sevdesk = SandboxAccount.objects.filter(name="Demo sevDesk").first() or (
             sandbox_account_create(name="Demo sevDesk")
         )
         self.stdout.write(
-            "Sandbox: Billbee with demo orders is linked (synced every few minutes); "
+            "Sandbox: Billbee with demo orders is linked (synced on start, then every few "
+            "minutes); "
             f"sevDesk API key for a new connection: {sevdesk.token}"
         )
