@@ -348,9 +348,9 @@ def test_full_customers_get_one_contact_each(connection, merchant, shop, sevdesk
 def test_the_success_message_writes_the_amount_the_german_way(
     connection, merchant, shop, sevdesk_account
 ):
-    from decimal import Decimal as D
-
-    order = invoiced_order(merchant, shop, total_gross=D("1234.50"), paid_amount=D("1234.50"))
+    order = invoiced_order(
+        merchant, shop, total_gross=Decimal("1234.50"), paid_amount=Decimal("1234.50")
+    )
 
     with translation.override("de"):
         run_export(connection)

@@ -49,6 +49,7 @@ class Command(BaseCommand):
     def _sandbox(self, merchant: MerchantAccount) -> None:
         """Sandbox Billbee with orders, linked to the demo merchant; a sandbox sevDesk account."""
         from orders.models import BillbeeAccount
+        from orders.tasks import sync_account
         from sandbox.billbee.services import account_get_or_create, orders_generate
         from sandbox.sevdesk.models import SandboxAccount
         from sandbox.sevdesk.services import sandbox_account_create
@@ -65,8 +66,6 @@ class Command(BaseCommand):
             },
         )
         if linked:
-            from orders.tasks import sync_account
-
             sync_account.delay(account.pk)  # the worker fetches the orders as soon as it runs
         sevdesk = SandboxAccount.objects.filter(name="Demo sevDesk").first() or (
             sandbox_account_create(name="Demo sevDesk")
