@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class AccountsMappingConfig(AppConfig):
     name = "accounts_mapping"
     verbose_name = _("Account assignment")
+
+    def ready(self) -> None:
+        from accounts_mapping.views import assignment_tab_context
+        from connections.extensions import add_page_context
+
+        add_page_context(assignment_tab_context)

@@ -2,7 +2,7 @@ from django.db.models import Count
 
 from accounts_mapping.models import AccountAssignment
 from connections.models import Connection
-from orders.billbee_client import PAYMENT_TYPES, payment_type_name
+from orders.enums import PAYMENT_TYPES, payment_type_name
 from orders.models import Order
 
 

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from accounts_mapping.models import AccountAssignment
 from connections.models import Connection
-from exports.sevdesk_client import CheckAccount
+from connections.sevdesk_client import CheckAccount
 
 
 class AccountNotAssignable(Exception):

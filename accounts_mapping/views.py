@@ -21,7 +21,7 @@ from connections.services import (
     connection_record_test,
     sevdesk_token_test,
 )
-from exports.sevdesk_client import SevdeskError
+from connections.sevdesk_client import SevdeskError
 
 
 def _live_accounts(request: HttpRequest, connection: Connection):
@@ -34,7 +34,10 @@ def _live_accounts(request: HttpRequest, connection: Connection):
     return list(result.check_accounts)
 
 
-def assignment_tab_context(request: HttpRequest, connection: Connection) -> dict:
+def assignment_tab_context(request: HttpRequest, connection: Connection | None) -> dict:
+    """The Kontozuweisung tab of a connection page, once the connection reached sevDesk."""
+    if connection is None or not connection.reached_sevdesk:
+        return {}
     accounts = _live_accounts(request, connection)
     if accounts is None:
         return {"accounts_unavailable": True}

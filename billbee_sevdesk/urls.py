@@ -17,6 +17,7 @@ urlpatterns = [
     path("merchants/<int:pk>/switch/", switch_merchant, name="switch_merchant"),
     path("orders/", include("orders.urls")),
     path("connections/", include("connections.urls")),
+    path("connections/", include("accounts_mapping.urls")),
     path("exports/", include("exports.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from connections.models import Connection
-from orders.billbee_client import ORDER_STATES
+from orders.enums import ORDER_STATES
 from orders.models import Shop
 
 SEVDESK_TOKEN = re.compile(r"^[0-9a-fA-F]{32}$")

@@ -9,12 +9,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from connections.models import TOKEN_REJECTED_MESSAGE, Connection
-from exports.sevdesk_client import (
+from connections.sevdesk_client import (
     CheckAccount,
     SevdeskAuthenticationFailed,
     SevdeskClient,
     SevdeskError,
 )
+from connections.signals import token_accepted
 
 
 def sevdesk_client_for(*, token: str, session: requests.Session | None = None) -> SevdeskClient:
@@ -82,6 +83,9 @@ def connection_record_test(*, connection: Connection, result: ConnectionTestResu
             "updated_at",
         ]
     )
+    if result.ok:
+        # Resumes what a rejected token stopped (the exports app listens).
+        transaction.on_commit(lambda: token_accepted.send(sender=Connection, connection=connection))
 
 
 def connection_test(*, connection: Connection) -> ConnectionTestResult:
@@ -96,16 +100,13 @@ def connection_save(*, connection: Connection, shops, token: str | None) -> Conn
 
     The settings are kept even when the test fails; the result is on the connection's status.
     """
-    token_changed = bool(token) and token != connection.api_token
     if token:
         connection.set_token(token)
     connection.save()
     connection.shops.set(shops)
-    if token_changed:
-        # Imported here: the exports build on connections, not the other way round.
-        from exports.services import exports_after_token_change
-
-        exports_after_token_change(connection=connection)
+    # Saving (same token or a new one) is the merchant's word that the token is to be used
+    # again: what a rejected token stopped resumes.
+    transaction.on_commit(lambda: token_accepted.send(sender=Connection, connection=connection))
     return connection
 
 

@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from accounts_mapping.views import assignment_tab_context
+from connections import extensions
 from connections.forms import ConnectionForm
 from connections.models import Connection
 from connections.services import (
@@ -12,13 +12,15 @@ from connections.services import (
     connection_test,
     sevdesk_token_test,
 )
-from exports.selectors import connections_overview, next_scheduled_run
 
 
 def connection_list(request: HttpRequest) -> HttpResponse:
+    connections = (
+        Connection.objects.for_merchant(request.merchant).prefetch_related("shops").order_by("name")
+    )
     context = {
-        "connections": connections_overview(merchant=request.merchant),
-        "next_run": next_scheduled_run(),
+        "connections": extensions.annotated(connections),
+        **extensions.page_context(request, None),
     }
     return render(request, "connections/connection_list.html", context)
 
@@ -66,9 +68,7 @@ def _connection_form_page(request: HttpRequest, connection: Connection) -> HttpR
         or ("api" if form.errors.keys() & set(API_FIELDS) else "properties"),
     }
     if connection.pk:
-        context["next_run"] = next_scheduled_run()
-    if connection.pk and connection.reached_sevdesk:
-        context.update(assignment_tab_context(request, connection))
+        context.update(extensions.page_context(request, connection))
     return render(request, "connections/connection_form.html", context)
 
 

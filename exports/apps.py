@@ -8,7 +8,18 @@ class ExportsConfig(AppConfig):
     verbose_name = _("sevDesk exports")
 
     def ready(self) -> None:
+        from connections import extensions
+        from connections.signals import token_accepted
         from core.schedules import Schedule, register_schedule
+        from exports.models import OrderExport
+        from exports.receivers import exports_resume_after_token_accepted
+        from exports.selectors import connections_with_export_figures, next_run_context
+        from orders.forms import OrderFilterForm
+
+        OrderFilterForm.export_status_choices = list(OrderExport.Status.choices)
+        extensions.add_list_annotator(connections_with_export_figures)
+        extensions.add_page_context(next_run_context)
+        token_accepted.connect(exports_resume_after_token_accepted, dispatch_uid="exports-resume")
 
         register_schedule(
             Schedule(

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext
 
-from exports.sevdesk_client import CheckAccount, SevdeskClient
+from connections.sevdesk_client import CheckAccount, SevdeskClient
 
 
 class PaymentAccountNotAllowed(Exception):

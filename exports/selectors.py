@@ -5,13 +5,13 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from connections.models import Connection
 from exports.models import OrderExport
-from orders.billbee_client import order_state_name
+from orders.enums import order_state_name
 from orders.models import Order
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -155,19 +155,16 @@ def next_scheduled_run() -> datetime.datetime | None:
 _PERIOD_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1, "microseconds": 1e-6}
 
 
-def connections_overview(*, merchant) -> QuerySet[Connection]:
-    """The merchant's connections with their last export and open errors, for the list."""
-    from django.db.models import Count, Max
-
+def connections_with_export_figures(connections: QuerySet[Connection]) -> QuerySet[Connection]:
+    """The connection list's columns: last export and open errors."""
     failing = Q(
         order_exports__status__in=[OrderExport.Status.RETRY, OrderExport.Status.NEEDS_ACTION]
     )
-    return (
-        Connection.objects.for_merchant(merchant)
-        .prefetch_related("shops")
-        .annotate(
-            last_export_at=Max("order_exports__exported_at"),
-            open_errors=Count("order_exports", filter=failing),
-        )
-        .order_by("name")
+    return connections.annotate(
+        last_export_at=Max("order_exports__exported_at"),
+        open_errors=Count("order_exports", filter=failing),
     )
+
+
+def next_run_context(request, connection) -> dict:
+    return {"next_run": next_scheduled_run()}

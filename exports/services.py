@@ -32,12 +32,7 @@ from django.utils.translation import gettext as _
 from accounts_mapping.models import AccountAssignment
 from connections.models import TOKEN_REJECTED_MESSAGE, Connection
 from connections.services import sevdesk_client_for
-from exports import messages
-from exports.mapping import berlin_date, voucher_order_from
-from exports.models import CustomerContact, ExportAttempt, ExportRun, OrderExport
-from exports.payments import PaymentAccountNotAllowed, payment_book
-from exports.selectors import claim_stale_after, eligibility, orders_to_export
-from exports.sevdesk_client import (
+from connections.sevdesk_client import (
     CheckAccount,
     SevdeskAuthenticationFailed,
     SevdeskClient,
@@ -45,8 +40,14 @@ from exports.sevdesk_client import (
     SevdeskRejected,
     SevdeskTemporaryError,
 )
+from exports import messages
+from exports.mapping import berlin_date, voucher_order_from
+from exports.models import CustomerContact, ExportAttempt, ExportRun, OrderExport
+from exports.payments import PaymentAccountNotAllowed, payment_book
+from exports.selectors import claim_stale_after, eligibility, orders_to_export
 from exports.voucher_builder import VoucherNotBuildable, VoucherSettings, build_voucher
-from orders.billbee_client import BillbeeError, BillbeeTemporaryError, payment_type_name
+from orders.billbee_client import BillbeeError, BillbeeTemporaryError
+from orders.enums import payment_type_name
 from orders.models import BillbeeAccount, Order
 from orders.services import InvoiceNotAvailable, billbee_client_for, invoice_pdf_fetch
 

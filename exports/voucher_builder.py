@@ -1,6 +1,6 @@
 """Turn an invoiced order into sevDesk's saveVoucher payload (a pure function, no ORM).
 
-The payload keeps money and tax rates as `Decimal`; `exports.sevdesk_client.encode_json`
+The payload keeps money and tax rates as `Decimal`; `connections.sevdesk_client.encode_json`
 writes them into the JSON exactly, so no amount ever passes through a binary float.
 
 Amounts are summed per tax rate with full precision and rounded once, at the end, to cents
@@ -19,7 +19,7 @@ from typing import Any
 
 from django.utils.translation import gettext
 
-from exports.sevdesk_client import berlin_midnight
+from connections.sevdesk_client import berlin_midnight
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from orders.enums import ORDER_STATES
 from orders.models import BillbeeAccount, Shop
 from orders.selectors import OrderFilters
 
@@ -64,17 +65,17 @@ class OrderFilterForm(forms.Form):
     tag = forms.CharField(label=_("Tag"), required=False)
     export_status = forms.ChoiceField(label=_("sevDesk export"), required=False)
 
-    def __init__(self, *args, merchant, **kwargs):
-        from exports.models import OrderExport
-        from orders.billbee_client import ORDER_STATES
+    # Filled in by the exports app (it builds on this one, not the other way round).
+    export_status_choices: list[tuple[str, str]] = []
 
+    def __init__(self, *args, merchant, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["shop"].queryset = Shop.objects.for_merchant(merchant)
         self.fields["state"].choices = [("", _("All")), *sorted(ORDER_STATES.items())]
         self.fields["export_status"].choices = [
             ("", _("All")),
             ("none", _("Not exported")),
-            *OrderExport.Status.choices,
+            *self.export_status_choices,
         ]
 
     def to_filters(self) -> OrderFilters:

@@ -158,7 +158,7 @@ class Order(MerchantOwned):
 
     @property
     def state_name(self) -> str:
-        from orders.billbee_client import order_state_name
+        from orders.enums import order_state_name
 
         return order_state_name(self.state)
 

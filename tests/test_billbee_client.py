@@ -14,8 +14,6 @@ import requests
 import responses
 
 from orders.billbee_client import (
-    ORDER_STATES,
-    PAYMENT_TYPES,
     BillbeeAuthenticationFailed,
     BillbeeClient,
     BillbeeMalformedData,
@@ -24,10 +22,9 @@ from orders.billbee_client import (
     BillbeeRejected,
     BillbeeTemporaryError,
     EnumEntry,
-    order_state_name,
     parse_order,
-    payment_type_name,
 )
+from orders.enums import ORDER_STATES, PAYMENT_TYPES, order_state_name, payment_type_name
 from tests.contracts.billbee import billbee_json, sample_order
 
 BASE = "https://app.billbee.io/api/v1"

@@ -200,7 +200,7 @@ def test_assigning_paypal_to_an_offline_account_is_saved(member_client, merchant
     connection = ConnectionFactory(merchant=merchant)
 
     member_client.post(
-        reverse("connections:assignments_save", args=[connection.pk]),
+        reverse("accounts_mapping:assignments_save", args=[connection.pk]),
         {"method_3": "12", "standard": "12", "method_1": ""},
     )
 
@@ -216,7 +216,7 @@ def test_payments_are_never_assigned_to_bank_archived_or_unknown_accounts(
     connection = ConnectionFactory(merchant=merchant)
 
     response = member_client.post(
-        reverse("connections:assignments_save", args=[connection.pk]),
+        reverse("accounts_mapping:assignments_save", args=[connection.pk]),
         {"method_3": account_id},
         follow=True,
     )
@@ -261,7 +261,7 @@ def test_creating_an_offline_account_sends_name_and_booking_account(
     connection = ConnectionFactory(merchant=merchant)
 
     member_client.post(
-        reverse("connections:clearing_account_new", args=[connection.pk]),
+        reverse("accounts_mapping:clearing_account_new", args=[connection.pk]),
         {"clearing-name": "Klarna (Billbee)", "clearing-accounting_number": "1363"},
     )
 

@@ -232,7 +232,7 @@ def test_a_run_does_not_start_while_another_run_of_the_connection_holds_the_leas
 
 
 def test_a_rejected_token_stops_everything_until_it_is_changed(
-    connection, merchant, shop, sevdesk_account, sandbox_http
+    connection, merchant, shop, sevdesk_account, sandbox_http, django_capture_on_commit_callbacks
 ):
     first = invoiced_order(merchant, shop, 1)
     invoiced_order(merchant, shop, 2)
@@ -257,7 +257,8 @@ def test_a_rejected_token_stops_everything_until_it_is_changed(
 
     from connections.services import connection_save
 
-    connection_save(connection=connection, shops=[shop], token="b" * 32)
+    with django_capture_on_commit_callbacks(execute=True):
+        connection_save(connection=connection, shops=[shop], token="b" * 32)
     assert OrderExport.objects.get(order=first).status == OrderExport.Status.PENDING
 
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
+from connections.sevdesk_client import CheckAccount, SevdeskClient
 from exports.payments import PaymentAccountNotAllowed, payment_book
-from exports.sevdesk_client import CheckAccount, SevdeskClient
 
 BASE = "https://sevdesk.test/api/v1"
 CLEARING = CheckAccount(42, "PayPal (Billbee)", "offline", 100, 1361, False)

@@ -14,7 +14,7 @@ import pytest
 import requests
 from django.db import connections
 
-from exports.sevdesk_client import (
+from connections.sevdesk_client import (
     SevdeskAuthenticationFailed,
     SevdeskClient,
     SevdeskRateLimited,

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from exports.sevdesk_client import (
+from connections.sevdesk_client import (
     CheckAccount,
     Contact,
     SevdeskAuthenticationFailed,

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from exports.sevdesk_client import encode_json
+from connections.sevdesk_client import encode_json
 from exports.voucher_builder import (
     VoucherLine,
     VoucherNotBuildable,

@@ -24,7 +24,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from orders.billbee_client import ORDER_STATES, PAYMENT_TYPES
+from orders.enums import ORDER_STATES, PAYMENT_TYPES
 
 from .invoices import invoice_list_entry, invoice_number, invoice_pdf, invoice_totals
 from .models import SandboxAccount, SandboxFaultPlan, SandboxOrder

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from orders.billbee_client import order_state_name, payment_type_name
+from orders.enums import order_state_name, payment_type_name
 
 from .invoices import invoice_number
 from .selectors import accounts_overview, orders_latest
