@@ -5,10 +5,14 @@ comment. Answers are parsed into small frozen dataclasses: sevDesk sends ids and
 strings more often than not (`"id": "1234"`, `"sumGross": "57.49"`) and wraps most answers in
 `{"objects": ...}` while its spec shows some without; both forms are accepted here.
 
-Every HTTP failure becomes one of our exceptions (`SevdeskError` and subclasses). The client
+Every HTTP failure becomes one of our exceptions (`SevdeskError` and subclasses), carrying
+the HTTP status and the start of the answer so export attempts can record them. The client
 never retries: when to try again is the caller's (Celery's) decision. It does keep a modest
-client-side rate limit per token, shared by all clients of that token in the process, because
-sevDesk may block tokens that cause error-heavy bursts.
+rate limit per token, shared through `core.ratelimit` by all clients of that token (in every
+process when the limiter lives in Redis), because sevDesk may block tokens that cause
+error-heavy bursts. After a 429 the token is paused for everyone: Retry-After's seconds, or an
+exponential back-off when sevDesk gives none; while paused, requests fail with
+`SevdeskRateLimited` before anything is sent, so callers reschedule instead of sleeping.
 
 Money is `Decimal`. Request bodies are serialised by `encode_json`, which writes a `Decimal`
 exactly as its digits (``Decimal("119.00")`` → ``119.00``), so amounts never pass through a
@@ -19,12 +23,10 @@ from __future__ import annotations
 
 import datetime
 import email.utils
-import hashlib
 import http
 import json
-import threading
-import time
-from collections.abc import Callable, Iterable, Mapping
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -32,10 +34,15 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from core.ratelimit import RateLimiter, memory_limiter, secret_digest
+
 BERLIN = ZoneInfo("Europe/Berlin")
 CENT = Decimal("0.01")
 CATEGORY_CUSTOMER = 3
 MAX_ERROR_TEXT = 300
+VOUCHER_PAGE_SIZE = 100
+# How much of an answer is read for an error's excerpt (before whitespace is collapsed).
+_EXCERPT_WINDOW = 4000
 
 # How ReceiptGuidance names tax rates.
 _RATE_NAMES = {"ZERO": Decimal("0"), "SEVEN": Decimal("7"), "NINETEEN": Decimal("19")}
@@ -45,11 +52,17 @@ _RATE_NAMES = {"ZERO": Decimal("0"), "SEVEN": Decimal("7"), "NINETEEN": Decimal(
 
 
 class SevdeskError(Exception):
-    """Anything that went wrong talking to sevDesk; `message` is fit to show a merchant."""
+    """Anything that went wrong talking to sevDesk; `message` is fit to show a merchant.
 
-    def __init__(self, message: str):
+    `status` is the HTTP status (None when no answer came: timeouts, connection errors, a
+    request refused before sending); `excerpt` the start of the answer, without the token.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, excerpt: str = ""):
         super().__init__(message)
         self.message = message
+        self.status = status
+        self.excerpt = excerpt
 
 
 class SevdeskAuthenticationFailed(SevdeskError):
@@ -61,26 +74,32 @@ class SevdeskTemporaryError(SevdeskError):
 
 
 class SevdeskRateLimited(SevdeskError):
-    """429: sevDesk asks us to slow down, for `retry_after` seconds when it says so."""
+    """429, or the token is still paused after one: try again in `retry_after` seconds."""
 
-    def __init__(self, retry_after: float | None = None, message: str = "Too Many Requests"):
-        super().__init__(message)
+    def __init__(
+        self,
+        retry_after: float | None = None,
+        message: str = "Too Many Requests",
+        *,
+        status: int | None = 429,
+        excerpt: str = "",
+    ):
+        super().__init__(message, status=status, excerpt=excerpt)
         self.retry_after = retry_after
 
 
 class SevdeskRejected(SevdeskError):
     """Another 4xx: sevDesk refused this request; sending it again will not help."""
 
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
+    def __init__(self, status: int, message: str, *, excerpt: str = ""):
+        super().__init__(message, status=status, excerpt=excerpt)
 
 
 class SevdeskNotFound(SevdeskRejected):
     """404: the object does not exist (any more)."""
 
-    def __init__(self, message: str = "Not Found", status: int = 404):
-        super().__init__(status, message)
+    def __init__(self, message: str = "Not Found", status: int = 404, *, excerpt: str = ""):
+        super().__init__(status, message, excerpt=excerpt)
 
 
 # --- Results -------------------------------------------------------------------------------
@@ -94,6 +113,7 @@ class CheckAccount:
     status: int  # 100 active, 0 archived
     accounting_number: int | None
     is_default: bool
+    sev_client_id: int | None = None  # the sevDesk account it belongs to
 
     @property
     def is_offline(self) -> bool:
@@ -137,10 +157,11 @@ class SavedVoucher:
 class VoucherSummary:
     id: int
     description: str
-    status: int  # 50 draft, 100 open, 1000 paid
+    status: int  # 50 draft, 100 open, 750 partially paid, 1000 paid
     sum_gross: Decimal | None
-    pay_date: datetime.date | None
+    pay_date: datetime.date | None  # days as sevDesk's German calendar names them
     paid_amount: Decimal | None = None
+    voucher_date: datetime.date | None = None
 
     @property
     def is_paid(self) -> bool:
@@ -159,36 +180,6 @@ class RevenueAccount:
 
     def allows(self, tax_rule: int, tax_rate: Decimal) -> bool:
         return any(rule == tax_rule and tax_rate in rates for rule, rates in self.rates_by_rule)
-
-
-# --- Rate limit ----------------------------------------------------------------------------
-
-
-class _RequestSpacing:
-    """Keeps at least `interval` seconds between the starts of requests (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._next_start: float | None = None
-
-    def wait(self, interval: float, clock: Callable[[], float], sleep: Callable) -> None:
-        with self._lock:  # held while sleeping, so waiting requests queue up in order
-            now = clock()
-            if self._next_start is not None and self._next_start > now:
-                sleep(self._next_start - now)
-                now = self._next_start
-            self._next_start = now + interval
-
-
-_spacings: dict[str, _RequestSpacing] = {}
-_spacings_lock = threading.Lock()
-
-
-def _spacing_for(token: str) -> _RequestSpacing:
-    # Keyed by a hash, so the registry never holds the token itself.
-    key = hashlib.sha256(token.encode()).hexdigest()
-    with _spacings_lock:
-        return _spacings.setdefault(key, _RequestSpacing())
 
 
 # --- Serialising ---------------------------------------------------------------------------
@@ -226,8 +217,9 @@ def berlin_midnight(day: datetime.date) -> str:
 class SevdeskClient:
     """One sevDesk account, reached with one API token.
 
-    `sleep` and `clock` exist so tests can check the rate limit without waiting;
-    `requests_per_second=None` (or 0) switches the limit off.
+    `limiter` holds the rate limit and pauses of the token (default: this process's
+    in-process limiter; `connections.services.sevdesk_client_for` passes the one from the
+    settings, shared through Redis). `requests_per_second=None` (or 0) switches the limit off.
     """
 
     def __init__(
@@ -239,18 +231,17 @@ class SevdeskClient:
         user_agent: str = "billbee-sevdesk/0.1",
         requests_per_second: float | None = 5,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        limiter: RateLimiter | None = None,
     ):
         self._token = token
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.user_agent = user_agent
-        self._interval = 1 / requests_per_second if requests_per_second else 0.0
+        self._requests_per_second = requests_per_second or None
         self._session = session or requests.Session()
-        self._sleep = sleep
-        self._clock = clock
-        self._spacing = _spacing_for(token)
+        self._limiter = limiter or memory_limiter()
+        # Named by a digest: the limiter's keys (maybe in Redis) never hold the token.
+        self._limit_key = f"sevdesk:{secret_digest(token)}"
 
     def __repr__(self) -> str:  # never show the token, e.g. in tracebacks with locals
         return f"<SevdeskClient {self.base_url}>"
@@ -262,6 +253,28 @@ class SevdeskClient:
         # operationId bookkeepingSystemVersion: GET /Tools/bookkeepingSystemVersion
         data = _objects(self._request("GET", "/Tools/bookkeepingSystemVersion"))
         return str(_field(data, "version"))
+
+    def sev_client_id(self) -> int:
+        """The id of the sevDesk account ("sevClient") this token belongs to.
+
+        Two tokens with the same id reach the same books. Check accounts are the cheapest
+        objects that always exist in an account we book payments into and that the spec
+        gives a `sevClient`; one of them is enough.
+        """
+        # operationId getCheckAccounts: GET /CheckAccount?limit=1
+        data = _objects(self._request("GET", "/CheckAccount", params={"limit": 1}))
+        for item in _as_list(data):
+            sev_client = item.get("sevClient")
+            if isinstance(sev_client, Mapping) and sev_client.get("id") not in (None, ""):
+                try:
+                    return int(str(sev_client["id"]))
+                except ValueError:
+                    break
+        raise SevdeskRejected(
+            200,
+            "sevDesk did not say which account this token belongs to (no check account "
+            "with a sevClient); create a check account in sevDesk and try again",
+        )
 
     def list_check_accounts(self) -> list[CheckAccount]:
         # operationId getCheckAccounts: GET /CheckAccount
@@ -389,14 +402,51 @@ class SevdeskClient:
             sum_gross=_decimal_or_none(voucher.get("sumGross")),
         )
 
-    def find_vouchers_by_description(self, description: str) -> list[VoucherSummary]:
-        """Revenue vouchers whose description is exactly `description`."""
+    def find_vouchers(
+        self,
+        *,
+        description: str,
+        start_date: datetime.date | None = None,
+        end_date: datetime.date | None = None,
+        page_size: int = VOUCHER_PAGE_SIZE,
+    ) -> list[VoucherSummary]:
+        """Revenue vouchers whose description is exactly `description`, from every page.
+
+        `start_date`/`end_date` (inclusive, days in Germany) narrow sevDesk's search by
+        voucher date.
+        """
         # operationId getVouchers: GET /Voucher. descriptionLike is a substring match
-        # (RN-1 also finds RN-10), so compare exactly here.
-        params = {"descriptionLike": description, "creditDebit": "D", "limit": 1000}
-        data = _objects(self._request("GET", "/Voucher", params=params))
-        found = (_voucher_summary(item) for item in _as_list(data))
-        return [voucher for voucher in found if voucher.description == description]
+        # (RN-1 also finds RN-10), so compare exactly here; startDate/endDate are integers
+        # (unix timestamps) in the spec.
+        params: dict[str, Any] = {
+            "descriptionLike": description,
+            "creditDebit": "D",
+            "limit": page_size,
+        }
+        if start_date is not None:
+            params["startDate"] = _unix_time(start_date)
+        if end_date is not None:
+            params["endDate"] = _unix_time(end_date + datetime.timedelta(days=1)) - 1
+        found: list[VoucherSummary] = []
+        seen: set[int] = set()
+        offset = 0
+        while True:
+            query = params | {"offset": offset} if offset else params
+            data = _objects(self._request("GET", "/Voucher", params=query))
+            page = [_voucher_summary(item) for item in _as_list(data)]
+            if seen.intersection(voucher.id for voucher in page):
+                # An answer that ignores offset would otherwise be asked for forever.
+                raise SevdeskTemporaryError("sevDesk answered the same vouchers for another page")
+            seen.update(voucher.id for voucher in page)
+            found += [voucher for voucher in page if voucher.description == description]
+            if len(page) < page_size:
+                return found
+            offset += page_size
+
+    def find_vouchers_by_description(self, description: str) -> list[VoucherSummary]:
+        """Revenue vouchers whose description is exactly `description` (any date)."""
+        # operationId getVouchers: GET /Voucher (see find_vouchers)
+        return self.find_vouchers(description=description, page_size=1000)
 
     def get_voucher(self, voucher_id: int) -> VoucherSummary:
         # operationId getVoucherById: GET /Voucher/{voucherId}
@@ -460,8 +510,7 @@ class SevdeskClient:
         if json_body is not None:
             headers["Content-Type"] = "application/json"
             data = encode_json(json_body)
-        if self._interval:
-            self._spacing.wait(self._interval, self._clock, self._sleep)
+        self._wait_for_slot()
         try:
             response = self._session.request(
                 method,
@@ -478,38 +527,84 @@ class SevdeskClient:
             raise SevdeskTemporaryError("Could not connect to sevDesk") from exc
         except requests.RequestException as exc:
             raise SevdeskTemporaryError(f"Request to sevDesk failed: {type(exc).__name__}") from exc
-        return _parsed(response)
+        if response.status_code == 429:
+            raise self._rate_limited(response)
+        data = _parsed(response, self._token)
+        self._limiter.reset_backoff(self._limit_key)
+        return data
+
+    def _wait_for_slot(self) -> None:
+        """Refuse while the token is paused (callers reschedule), else wait for the rate."""
+        paused_for = self._limiter.paused_for(self._limit_key)
+        if paused_for > 0:
+            raise SevdeskRateLimited(
+                retry_after=paused_for,
+                message="sevDesk asked us to slow down; requests with this token are paused "
+                f"for {math.ceil(paused_for)} more seconds",
+                status=None,
+            )
+        self._limiter.wait(self._limit_key, self._requests_per_second)
+
+    def _rate_limited(self, response: requests.Response) -> SevdeskRateLimited:
+        """Pause the token for everyone: Retry-After's seconds, or the next back-off step."""
+        retry_after = _retry_after(response)
+        if retry_after is None:
+            retry_after = self._limiter.backoff(self._limit_key)
+        else:
+            self._limiter.pause(self._limit_key, retry_after)
+        return SevdeskRateLimited(
+            retry_after,
+            _error_message(response, self._token),
+            excerpt=_excerpt(response, self._token),
+        )
 
 
 # --- Answers -------------------------------------------------------------------------------
 
 
-def _parsed(response: requests.Response) -> Any:
+def _parsed(response: requests.Response, token: str) -> Any:
+    """The JSON of a 2xx answer; any other answer raised as our exception (429 aside)."""
     status = response.status_code
     if 200 <= status < 300:
         try:
             return response.json()
         except ValueError as exc:
             raise SevdeskTemporaryError(
-                f"sevDesk answered HTTP {status} with something that is not JSON"
+                f"sevDesk answered HTTP {status} with something that is not JSON",
+                status=status,
+                excerpt=_excerpt(response, token),
             ) from exc
-    message = _error_message(response)
+    message = _error_message(response, token)
+    excerpt = _excerpt(response, token)
     if status == 401:
         # The words merchants know from the reference product, when sevDesk gives none.
         if message == _status_phrase(401):
             message = "Authentication required"
-        raise SevdeskAuthenticationFailed(message)
+        raise SevdeskAuthenticationFailed(message, status=status, excerpt=excerpt)
     if status == 404:
-        raise SevdeskNotFound(message)
-    if status == 429:
-        raise SevdeskRateLimited(_retry_after(response), message)
+        raise SevdeskNotFound(message, excerpt=excerpt)
     if status >= 500:
-        raise SevdeskTemporaryError(message)
-    raise SevdeskRejected(status, message)
+        raise SevdeskTemporaryError(message, status=status, excerpt=excerpt)
+    raise SevdeskRejected(status, message, excerpt=excerpt)
 
 
-def _error_message(response: requests.Response) -> str:
-    """sevDesk's own words where it gave any, else the HTTP status phrase."""
+def _excerpt(response: requests.Response, token: str) -> str:
+    """The start of the answer's body, whitespace collapsed, the token masked."""
+    raw = response.content or b""
+    text = " ".join(raw[:_EXCERPT_WINDOW].decode("utf-8", "replace").split())
+    text = text.replace(token, "[token]") if token else text
+    if len(raw) > _EXCERPT_WINDOW:
+        text = text[: -len(token) or None]  # could end in a token cut off by the window
+    return text[:MAX_ERROR_TEXT]
+
+
+def _error_message(response: requests.Response, token: str = "") -> str:
+    """sevDesk's own words where it gave any (the token masked), else the status phrase."""
+    message = _sevdesk_words(response)
+    return message.replace(token, "[token]") if token else message
+
+
+def _sevdesk_words(response: requests.Response) -> str:
     try:
         data = response.json()
     except ValueError:
@@ -611,6 +706,11 @@ def _date_or_none(value: Any) -> datetime.date | None:
     return moment.astimezone(BERLIN).date()
 
 
+def _unix_time(day: datetime.date) -> int:
+    """The start of `day` in Germany as a unix timestamp (sevDesk's startDate/endDate)."""
+    return int(datetime.datetime.combine(day, datetime.time(), tzinfo=BERLIN).timestamp())
+
+
 def _check_account(item: Mapping[str, Any]) -> CheckAccount:
     number = item.get("accountingNumber")
     return CheckAccount(
@@ -620,7 +720,18 @@ def _check_account(item: Mapping[str, Any]) -> CheckAccount:
         status=_int(item.get("status", 100)),
         accounting_number=None if number in (None, "") else _int(number),
         is_default=str(item.get("defaultAccount", "0")) in {"1", "True", "true"},
+        sev_client_id=_sev_client_id_or_none(item),
     )
+
+
+def _sev_client_id_or_none(item: Mapping[str, Any]) -> int | None:
+    sev_client = item.get("sevClient")
+    if not isinstance(sev_client, Mapping):
+        return None
+    try:
+        return int(str(sev_client.get("id")))
+    except ValueError:
+        return None
 
 
 def _contact(item: Mapping[str, Any]) -> Contact:
@@ -641,6 +752,7 @@ def _voucher_summary(item: Mapping[str, Any]) -> VoucherSummary:
         sum_gross=_decimal_or_none(item.get("sumGross")),
         pay_date=_date_or_none(item.get("payDate")),
         paid_amount=_decimal_or_none(item.get("paidAmount")),
+        voucher_date=_date_or_none(item.get("voucherDate")),
     )
 
 

@@ -2,8 +2,13 @@
 
 One method per remote operation, answers parsed into small frozen dataclasses, every failure
 mapped onto the ``BillbeeError`` family. Facts it relies on are in ``shared/billbee-api.md``:
-two credentials on every call, 2 requests/s per endpoint, 429 with ``Retry-After``, money with
-up to 28 significant digits, timestamps without offset.
+two credentials on every call, 2 requests/s per endpoint, 429 with ``Retry-After`` (often
+without it), money with up to 28 significant digits, timestamps without offset.
+
+The per-endpoint limit and the pauses after a 429 live in a ``core.ratelimit.RateLimiter``,
+shared by every client of the same key and user (in every process when it lives in Redis).
+Short waits (at most ``max_inline_wait`` seconds) are sat out here; longer ones raise
+``BillbeeRateLimited`` so the caller can come back later instead of holding a worker.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ import base64
 import binascii
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,12 +26,16 @@ from typing import Any
 
 import requests
 
+from core.ratelimit import RateLimiter, memory_limiter, secret_digest
 from orders.enums import ORDER_STATES, PAYMENT_TYPES
 
 logger = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 250
-DEFAULT_RETRY_AFTER_SECONDS = 1.0
+# Waits up to this long happen inside the client; longer ones are the caller's to schedule.
+MAX_INLINE_WAIT_SECONDS = 2.0
+# The first back-off step after a 429 without Retry-After: Billbee's windows are one second.
+BACKOFF_BASE_SECONDS = 1.0
 
 # --- Errors ----------------------------------------------------------------------------------
 
@@ -49,7 +57,7 @@ class BillbeeTemporaryError(BillbeeError):
 
 
 class BillbeeRateLimited(BillbeeError):
-    """Still 429 after the allowed retries; try again after ``retry_after`` seconds."""
+    """429 (or paused after one) for longer than the client waits; retry after the seconds."""
 
     def __init__(self, retry_after: float, message: str | None = None):
         super().__init__(
@@ -438,45 +446,16 @@ def _reject(raw: Any, message: str) -> RejectedOrder:
     return RejectedOrder(billbee_id=billbee_id if valid_id else None, message=message, raw=raw)
 
 
-# --- Throttling ------------------------------------------------------------------------------
-
-
-class _EndpointThrottle:
-    """Spaces calls per (api key, user, endpoint) across all clients and threads of a process.
-
-    Each caller reserves the next free slot under the lock and sleeps outside it, so threads
-    queue up fairly instead of all waking at once.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._next_free: dict[tuple[str, str, str], float] = {}
-
-    def wait(
-        self,
-        key: tuple[str, str, str],
-        interval: float,
-        clock: Callable[[], float],
-        sleep: Callable[[float], Any],
-    ) -> None:
-        if interval <= 0:
-            return
-        with self._lock:
-            now = clock()
-            slot = max(now, self._next_free.get(key, now))
-            self._next_free[key] = slot + interval
-        if slot > now:
-            sleep(slot - now)
-
-
-_THROTTLE = _EndpointThrottle()
-
-
 # --- Client ----------------------------------------------------------------------------------
 
 
 class BillbeeClient:
-    """One Billbee account (API key + user); one method per API operation we use."""
+    """One Billbee account (API key + user); one method per API operation we use.
+
+    ``min_interval_per_endpoint`` (0.5 s: Billbee's 2 requests/s per endpoint; 0 = none) is
+    kept through ``limiter`` (default: this process's in-process limiter). ``sleep`` is what
+    sits out the short waits, for tests.
+    """
 
     def __init__(
         self,
@@ -490,8 +469,9 @@ class BillbeeClient:
         naive_timezone: tzinfo = UTC,
         min_interval_per_endpoint: float = 0.5,
         max_rate_limit_retries: int = 5,
+        max_inline_wait: float = MAX_INLINE_WAIT_SECONDS,
         sleep: Callable[[float], Any] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        limiter: RateLimiter | None = None,
     ):
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
@@ -500,13 +480,17 @@ class BillbeeClient:
         self._session = session or requests.Session()
         # Credentials go with each request rather than onto the session, which callers may
         # share between accounts.
-        self._auth = (username, api_password)
+        # As UTF-8 bytes: requests would encode str as latin-1 and fail on other characters.
+        self._auth = (username.encode(), api_password.encode())
         self._headers = {"X-Billbee-Api-Key": api_key, "Accept": "application/json"}
         self._naive_timezone = naive_timezone
-        self._min_interval = min_interval_per_endpoint
+        self._per_second = 1 / min_interval_per_endpoint if min_interval_per_endpoint > 0 else None
         self._max_retries = max_rate_limit_retries
+        self._max_inline_wait = max_inline_wait
         self._sleep = sleep
-        self._clock = clock
+        self._limiter = limiter or memory_limiter()
+        # Billbee limits per key + user; the limiter's keys hold only a digest of them.
+        self._limit_key = f"billbee:{secret_digest(api_key, username)}"
 
     def __repr__(self) -> str:  # never show the credentials
         return f"<BillbeeClient {self._base_url} user={self._username!r}>"
@@ -662,22 +646,40 @@ class BillbeeClient:
         json_body: Any = None,
         envelope: bool = True,
     ) -> Any:
-        """Send one call, waiting for the endpoint's slot and sitting out 429s."""
+        """Send one call, waiting for the endpoint's slot and sitting out short 429 pauses."""
         url = self._base_url + template.format(**(path or {}))
         query = {key: value for key, value in (params or {}).items() if value not in (None, [])}
         endpoint = f"{method} {template}"
+        key = f"{self._limit_key}:{endpoint}"
+        paused_for = self._limiter.paused_for(key)
+        if paused_for > 0:
+            self._sit_out(paused_for, final=False)
         for attempt in range(self._max_retries + 1):
-            key = (self._api_key, self._username, endpoint)
-            _THROTTLE.wait(key, self._min_interval, self._clock, self._sleep)
+            self._limiter.wait(key, self._per_second)
             response = self._send(method, url, endpoint, query, json_body)
             if response.status_code != 429:
-                return self._answer(response, endpoint, envelope)
-            retry_after = _retry_after(response)
-            if attempt == self._max_retries:
-                raise BillbeeRateLimited(retry_after)
-            logger.info("Billbee %s: 429, waiting %s s", endpoint, retry_after)
-            self._sleep(retry_after)
+                answer = self._answer(response, endpoint, envelope)
+                self._limiter.reset_backoff(key)
+                return answer
+            wait = self._pause_after_429(key, response)
+            logger.info("Billbee %s: 429, pausing the endpoint for %.1f s", endpoint, wait)
+            self._sit_out(wait, final=attempt == self._max_retries)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _pause_after_429(self, key: str, response: requests.Response) -> float:
+        """Pause the endpoint for every client: Retry-After's seconds, else the next back-off."""
+        retry_after = _retry_after(response)
+        if retry_after is None:
+            return self._limiter.backoff(key, base=BACKOFF_BASE_SECONDS)
+        self._limiter.pause(key, retry_after)
+        return retry_after
+
+    def _sit_out(self, wait: float, *, final: bool) -> None:
+        """Sleep through a short wait; a long one (or after the last retry) goes to the caller."""
+        if final or wait > self._max_inline_wait:
+            raise BillbeeRateLimited(wait)
+        if wait > 0:
+            self._sleep(wait)
 
     def _send(
         self, method: str, url: str, endpoint: str, query: Mapping[str, Any], json_body: Any
@@ -783,11 +785,12 @@ def _aspnet_message(response: requests.Response) -> str:
     return " ".join(part for part in parts if part)
 
 
-def _retry_after(response: requests.Response) -> float:
+def _retry_after(response: requests.Response) -> float | None:
+    """Retry-After's seconds; None when absent (often, for Billbee) or an HTTP date."""
     try:
         return max(0.0, float(response.headers.get("Retry-After", "")))
     except ValueError:
-        return DEFAULT_RETRY_AFTER_SECONDS  # absent, or an HTTP date we do not bother parsing
+        return None
 
 
 def _data_list(body: Any) -> list:

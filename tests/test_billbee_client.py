@@ -3,6 +3,7 @@
 import base64
 import json
 import logging
+import time
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -13,6 +14,7 @@ import pytest
 import requests
 import responses
 
+from core.ratelimit import RateLimiter
 from orders.billbee_client import (
     BillbeeAuthenticationFailed,
     BillbeeClient,
@@ -32,18 +34,13 @@ PASSWORD = "s3cret-api-password"
 
 
 class FakeTime:
-    """A clock that only moves when the client sleeps, recording every sleep."""
+    """Records every sleep of the client (429 waits) instead of sleeping."""
 
     def __init__(self):
-        self.now = 1000.0
         self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -53,16 +50,16 @@ def fake_time() -> FakeTime:
 
 def make_client(fake_time: FakeTime, **options) -> BillbeeClient:
     defaults = {
-        # A fresh key per client, so the process-wide throttle of other tests does not apply.
+        # A fresh key and limiter per client, so no other test's limits or pauses apply.
         "api_key": f"key-{uuid.uuid4()}",
         "min_interval_per_endpoint": 0,
+        "limiter": RateLimiter(jitter=lambda: 0.0),
     }
     return BillbeeClient(
         base_url=BASE,
         username="shop@example.com",
         api_password=PASSWORD,
         sleep=fake_time.sleep,
-        clock=fake_time.clock,
         **(defaults | options),
     )
 
@@ -236,42 +233,107 @@ def test_an_order_without_currency_is_malformed_rather_than_guessed():
 # --- Failures ----------------------------------------------------------------------------
 
 
-def test_429_waits_retry_after_seconds_and_retries(client, billbee_http, fake_time):
+def test_429_with_a_short_retry_after_is_waited_out_and_retried(client, billbee_http, fake_time):
     url = f"{BASE}/orders"
-    billbee_http.get(url, status=429, headers={"Retry-After": "7"}, json={"Message": "Slow"})
+    billbee_http.get(url, status=429, headers={"Retry-After": "1"}, json={"Message": "Slow"})
     billbee_http.get(url, body=page_body([sample_order()]))
 
     page = client.get_orders_page(page=1)
 
-    assert fake_time.sleeps == [7.0]
+    assert fake_time.sleeps == [1.0]
     assert len(page.orders) == 1
     assert len(billbee_http.calls) == 2
 
 
-def test_429_without_retry_after_waits_one_second_and_gives_up_after_the_retries(
+def test_429_with_a_long_retry_after_pauses_the_endpoint_for_every_client_of_the_account(
     billbee_http, fake_time
 ):
-    client = make_client(fake_time, max_rate_limit_retries=2)
+    # given two clients of one key + user sharing a limiter (as two workers share Redis)
+    limiter = RateLimiter()
+    first = make_client(fake_time, api_key="app-key", limiter=limiter)
+    second = make_client(fake_time, api_key="app-key", limiter=limiter)
+    billbee_http.get(f"{BASE}/orders", status=429, headers={"Retry-After": "7"}, json={})
+    billbee_http.get(f"{BASE}/shopaccounts", body=page_body([]))
+    # when the first one is told to wait 7 s
+    with pytest.raises(BillbeeRateLimited) as failure:
+        first.get_orders_page(page=1)
+    # then it does not sleep through it, and the second sends nothing to that endpoint
+    assert failure.value.retry_after == 7.0
+    with pytest.raises(BillbeeRateLimited) as paused:
+        second.get_orders_page(page=2)
+    assert 6 < paused.value.retry_after <= 7
+    assert fake_time.sleeps == []
+    assert len(billbee_http.calls) == 1
+    # other endpoints are not paused
+    assert second.get_shops() == []
+    assert billbee_http.calls[1].request.url.startswith(f"{BASE}/shopaccounts")
+
+
+def test_429_without_retry_after_backs_off_exponentially_then_gives_up(billbee_http, fake_time):
+    client = make_client(fake_time)
     billbee_http.get(f"{BASE}/orders", status=429, json={"Message": "Slow"})
 
     with pytest.raises(BillbeeRateLimited) as failure:
         client.get_orders_page(page=1)
 
-    assert failure.value.retry_after == 1.0
-    assert fake_time.sleeps == [1.0, 1.0]
+    # 1 s and 2 s are sat out; the next step (4 s) is the caller's to schedule
+    assert fake_time.sleeps == [1.0, 2.0]
+    assert failure.value.retry_after == 4.0
     assert len(billbee_http.calls) == 3
 
 
-def test_calls_to_one_endpoint_are_spaced_but_other_endpoints_are_not(billbee_http, fake_time):
-    client = make_client(fake_time, min_interval_per_endpoint=0.5)
+def test_a_success_starts_the_back_off_afresh(billbee_http, fake_time):
+    client = make_client(fake_time)
+    url = f"{BASE}/orders"
+    billbee_http.get(url, status=429, json={})
+    billbee_http.get(url, body=page_body([]))
+    billbee_http.get(url, status=429, json={})
+    billbee_http.get(url, body=page_body([]))
+
+    client.get_orders_page(page=1)
+    client.get_orders_page(page=2)
+
+    # (between them the first pause is sat out again: the fake sleep let no time pass)
+    assert fake_time.sleeps[0] == 1.0
+    assert fake_time.sleeps[-1] == 1.0  # the second 429 starts at 1 s again, not at 2 s
+    assert len(billbee_http.calls) == 4
+
+
+def test_429s_give_up_after_the_allowed_retries(billbee_http, fake_time):
+    client = make_client(fake_time, max_rate_limit_retries=2)
+    billbee_http.get(f"{BASE}/orders", status=429, headers={"Retry-After": "0.5"}, json={})
+
+    with pytest.raises(BillbeeRateLimited) as failure:
+        client.get_orders_page(page=1)
+
+    assert failure.value.retry_after == 0.5
+    assert fake_time.sleeps == [0.5, 0.5]
+    assert len(billbee_http.calls) == 3
+
+
+def test_calls_to_one_endpoint_are_limited_but_other_endpoints_are_not(billbee_http, fake_time):
+    # given Billbee's 2 requests/s per endpoint, kept by a real limiter
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    limiter = RateLimiter(sleep=sleep)
+    client = make_client(fake_time, min_interval_per_endpoint=0.5, limiter=limiter)
     billbee_http.get(f"{BASE}/orders", body=page_body([]))
     billbee_http.get(f"{BASE}/shopaccounts", body=page_body([]))
-
+    started = time.monotonic()
+    # when: two orders calls and one shops call fit into the first second
     client.get_orders_page(page=1)
     client.get_shops()
     client.get_orders_page(page=2)
-
-    assert fake_time.sleeps == [0.5]
+    assert waits == []
+    # then the third orders call waits for the window to move on
+    client.get_orders_page(page=3)
+    assert time.monotonic() - started >= 0.95
+    assert sum(waits) >= 0.9
+    assert len(billbee_http.calls) == 4
 
 
 def test_malformed_json_raises_malformed_data(client, billbee_http):

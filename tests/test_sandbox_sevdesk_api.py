@@ -3,12 +3,14 @@
 Every answer is checked against sevDesk's spec by `SandboxApi` (see the support module).
 """
 
+import datetime
 import hashlib
 import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from connections.sevdesk_client import SevdeskClient
 from sandbox.sevdesk.models import CheckAccount, TempFile, Voucher, VoucherPayment
 from sandbox.sevdesk.services import sandbox_account_create
 from tests import sandbox_sevdesk_support as support
@@ -912,3 +914,89 @@ def test_guidance_for_a_tax_rule_lists_the_accounts_allowing_it(api):
 @pytest.mark.parametrize(("params", "status"), [({}, 400), ({"taxRule": "99"}, 422)])
 def test_guidance_for_a_missing_or_unknown_tax_rule_is_refused(api, params, status):
     assert api.get("/ReceiptGuidance/forTaxRule", params).status == status
+
+
+# --- Paging, dates and the account id (what the export engine's look-ups use) ---------------
+
+
+def test_vouchers_and_check_accounts_carry_their_accounts_sev_client(api, client, sandbox_account):
+    save_voucher(api, description="RN-1")
+    other = sandbox_account_create(name="Someone else")
+    sev_client = {"id": str(sandbox_account.pk), "objectName": "SevClient"}
+
+    [voucher] = api.get("/Voucher").objects
+    check_accounts = api.get("/CheckAccount", {"limit": 1}).objects
+    others = SandboxApi(client, other.token).get("/CheckAccount", {"limit": 1}).objects
+
+    assert voucher["sevClient"] == sev_client
+    assert [account["sevClient"] for account in check_accounts] == [sev_client]
+    assert others[0]["sevClient"]["id"] == str(other.pk) != str(sandbox_account.pk)
+
+
+def test_vouchers_are_found_by_description_credit_debit_and_date_one_page_at_a_time(api):
+    for day in range(1, 6):
+        save_voucher(api, description=f"RN-1{day}", voucherDate=f"0{day}.11.2026")
+    save_voucher(api, description="RN-19", voucherDate="31.10.2026")  # before the range
+    save_voucher(api, description="AB-1", voucherDate="03.11.2026")  # other description
+    # 2026-11-01 00:00 and 2026-11-04 23:59:59 Berlin
+    query = {"descriptionLike": "RN-1", "creditDebit": "D", "startDate": 1793487600}
+    query |= {"endDate": 1793833199, "limit": 2}
+
+    pages = [descriptions(api.get("/Voucher", query | {"offset": o})) for o in (0, 2, 4)]
+
+    assert pages == [["RN-11", "RN-12"], ["RN-13", "RN-14"], []]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"offset": 10**30},
+        {"offset": 2**63},
+        {"offset": 2**31},
+        {"offset": -1},
+        {"offset": "zwei"},
+        {"offset": "--5"},
+        {"limit": 10**30},
+        {"limit": "1.5"},
+        {"limit": "²"},
+        {"contact[id]": 10**30, "contact[objectName]": "Contact"},
+        {"startDate": 10**30},
+        {"endDate": -5},
+    ],
+    ids=lambda params: ",".join(f"{key}={str(value)[:12]}" for key, value in params.items()),
+)
+def test_huge_or_malformed_list_parameters_answer_400_never_500(api, params):
+    save_voucher(api, description="RN-1")
+
+    answer = api.get("/Voucher", params)
+
+    assert answer.status == 400, answer
+    assert answer.error_message
+
+
+def test_the_clients_look_ups_work_against_the_sandbox(sandbox_http, sandbox_account, settings):
+    # the real client, through the spec-checking adapter, pages and reads the account id
+    client = SevdeskClient(
+        token=sandbox_account.token,
+        base_url=settings.SEVDESK_API_BASE_URL,
+        requests_per_second=None,
+    )
+    api = SandboxApi(sandbox_http.client, sandbox_account.token)
+    for number in range(3):
+        save_voucher(api, description="RN-7", voucherDate=f"0{number + 1}.11.2026")
+    save_voucher(api, description="RN-70", voucherDate="02.11.2026")
+
+    found = client.find_vouchers(
+        description="RN-7",
+        start_date=datetime.date(2026, 11, 2),
+        end_date=datetime.date(2026, 11, 3),
+        page_size=1,
+    )
+
+    assert [voucher.voucher_date for voucher in found] == [
+        datetime.date(2026, 11, 2),
+        datetime.date(2026, 11, 3),
+    ]
+    assert client.sev_client_id() == sandbox_account.pk
+    voucher_calls = [r for r in sandbox_http.sent if "/Voucher?" in r.url]
+    assert len(voucher_calls) == 4  # RN-7, RN-70, RN-7 and an empty last page, one each

@@ -20,6 +20,7 @@ from connections.sevdesk_client import (
     SevdeskRateLimited,
     SevdeskTemporaryError,
 )
+from core import ratelimit
 from sandbox.sevdesk.models import Contact, SandboxAccount, Voucher, VoucherPayment
 from sandbox.sevdesk.services import fault_inject, sandbox_account_create
 from tests.contracts.sevdesk import validate_sevdesk_request, validate_sevdesk_response
@@ -230,6 +231,9 @@ def test_fault_switches_reach_the_client_as_its_own_exceptions(sevdesk, account)
 
     with pytest.raises(SevdeskRateLimited) as rate_limited:
         sevdesk.list_check_accounts()
+    with pytest.raises(SevdeskRateLimited):  # the token waits out Retry-After, sends nothing
+        sevdesk.list_check_accounts()
+    ratelimit.limiter_reset()  # … the 7 seconds have passed
     with pytest.raises(SevdeskAuthenticationFailed, match="Authentication required"):
         sevdesk.list_check_accounts()
     with pytest.raises(SevdeskTemporaryError, match="Internal Server Error"):

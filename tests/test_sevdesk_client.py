@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import time
 import uuid
 from decimal import Decimal
 from email.parser import BytesParser
@@ -10,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+import responses
 
 from connections.sevdesk_client import (
     CheckAccount,
@@ -25,23 +27,9 @@ from connections.sevdesk_client import (
     VoucherSummary,
     encode_json,
 )
+from core.ratelimit import RateLimiter
 
 BASE = "https://sevdesk.test/api/v1"
-
-
-class FakeTime:
-    """A clock that only moves when the client sleeps (or the test says so)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
 
 
 @pytest.fixture
@@ -558,7 +546,11 @@ def test_400_with_a_plain_text_body_is_rejected_with_that_text(sevdesk_http, cli
     )
 
 
-@pytest.mark.parametrize(("header", "expected"), [({"Retry-After": "30"}, 30.0), ({}, None)])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [({"Retry-After": "30"}, 30.0), ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0)],
+    ids=["seconds", "a date in the past"],
+)
 def test_429_is_rate_limited_with_the_retry_after_seconds(sevdesk_http, client, header, expected):
     sevdesk_http.get(
         f"{BASE}/CheckAccount",
@@ -638,35 +630,259 @@ def test_every_error_is_a_sevdesk_error_and_none_shows_the_token(sevdesk_http, c
 # --- Rate limit ----------------------------------------------------------------------------
 
 
-def test_requests_of_one_token_are_spaced_by_the_rate_limit(sevdesk_http, token):
-    # given 5 requests per second, shared by two clients of the same token
-    fake = FakeTime()
-    clients = [
-        SevdeskClient(token=token, base_url=BASE, sleep=fake.sleep, clock=fake.clock)
+def test_requests_of_one_token_share_one_rate_limit(sevdesk_http, token):
+    # given 2 requests per second for a token, kept by a real limiter shared by two clients
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    limiter = RateLimiter(sleep=sleep)
+    first, second = (
+        SevdeskClient(token=token, base_url=BASE, requests_per_second=2, limiter=limiter)
         for _ in range(2)
-    ]
+    )
+    other = SevdeskClient(
+        token=uuid.uuid4().hex, base_url=BASE, requests_per_second=2, limiter=limiter
+    )
     sevdesk_http.get(f"{BASE}/Tools/bookkeepingSystemVersion", json={"objects": {"version": "2.0"}})
-    # when three requests are made at once
-    clients[0].bookkeeping_system_version()
-    clients[1].bookkeeping_system_version()
-    clients[0].bookkeeping_system_version()
-    # then the 2nd and 3rd waited 0.2 s each
-    assert fake.sleeps == [0.2, 0.2]
-    assert len(sevdesk_http.calls) == 3
-
-
-def test_no_wait_when_enough_time_has_passed_or_for_another_token(sevdesk_http, token):
-    fake = FakeTime()
-    first = SevdeskClient(token=token, base_url=BASE, sleep=fake.sleep, clock=fake.clock)
-    other = SevdeskClient(token=uuid.uuid4().hex, base_url=BASE, sleep=fake.sleep, clock=fake.clock)
-    sevdesk_http.get(f"{BASE}/Tools/bookkeepingSystemVersion", json={"objects": {"version": "2.0"}})
-
+    started = time.monotonic()
+    # when two requests of the token and one of another token are made at once
     first.bookkeeping_system_version()
     other.bookkeeping_system_version()  # another token: its own budget
-    fake.now += 0.5
-    first.bookkeeping_system_version()  # 0.5 s later: the 0.2 s interval is over
+    second.bookkeeping_system_version()
+    assert waits == []
+    # then the token's third request waits for the window to move on
+    first.bookkeeping_system_version()
+    assert time.monotonic() - started >= 0.95
+    assert sum(waits) >= 0.9
+    assert len(sevdesk_http.calls) == 4
 
-    assert fake.sleeps == []
+
+def test_a_429_with_retry_after_pauses_the_token_for_every_client_sharing_the_limiter(
+    sevdesk_http, token
+):
+    # given two clients of one token sharing a limiter (as two workers share Redis)
+    limiter = RateLimiter()
+    first, second = (
+        SevdeskClient(token=token, base_url=BASE, requests_per_second=None, limiter=limiter)
+        for _ in range(2)
+    )
+    other = SevdeskClient(
+        token=uuid.uuid4().hex, base_url=BASE, requests_per_second=None, limiter=limiter
+    )
+    sevdesk_http.get(
+        f"{BASE}/CheckAccount", status=429, headers={"Retry-After": "30"}, json=TOO_MANY
+    )
+    with pytest.raises(SevdeskRateLimited) as limited:
+        first.list_check_accounts()
+    assert (limited.value.retry_after, limited.value.status) == (30.0, 429)
+    # when the second client of that token wants to send
+    with pytest.raises(SevdeskRateLimited) as paused:
+        second.bookkeeping_system_version()
+    # then it is refused without a request, told how long the pause still runs
+    assert 29 < paused.value.retry_after <= 30
+    assert paused.value.status is None
+    assert len(sevdesk_http.calls) == 1
+    # and another token is not paused
+    sevdesk_http.get(f"{BASE}/Tools/bookkeepingSystemVersion", json={"objects": {"version": "2.0"}})
+    assert other.bookkeeping_system_version() == "2.0"
+    assert len(sevdesk_http.calls) == 2
+
+
+TOO_MANY = {"error": {"message": "Too many requests"}}
+
+
+def test_429s_without_retry_after_back_off_exponentially_and_a_success_resets(sevdesk_http, token):
+    # given a limiter whose back-off starts at 50 ms (2 s in production), without jitter
+    limiter = RateLimiter(backoff_base=0.05, jitter=lambda: 0.0)
+    client = SevdeskClient(token=token, base_url=BASE, requests_per_second=None, limiter=limiter)
+    url = f"{BASE}/CheckAccount"
+    for status in (429, 429, 200, 429):
+        sevdesk_http.get(url, status=status, json=TOO_MANY if status == 429 else {"objects": []})
+
+    pauses = []
+    for _ in range(4):
+        try:
+            client.list_check_accounts()
+        except SevdeskRateLimited as error:
+            pauses.append(error.retry_after)
+            assert client_is_paused(client, limiter) > 0
+        time.sleep(0.12)  # past every pause above
+
+    assert pauses == [0.05, 0.1, 0.05]  # doubled, then after the success from the start
+    assert len(sevdesk_http.calls) == 4
+
+
+def client_is_paused(client: SevdeskClient, limiter: RateLimiter) -> float:
+    return limiter.paused_for(client._limit_key)
+
+
+def test_the_back_off_of_a_429_has_jitter_and_reaches_the_retry_after_of_the_error(
+    sevdesk_http, token
+):
+    limiter = RateLimiter(jitter=lambda: 0.999)
+    client = SevdeskClient(token=token, base_url=BASE, requests_per_second=None, limiter=limiter)
+    sevdesk_http.get(f"{BASE}/CheckAccount", status=429, json=TOO_MANY)
+
+    with pytest.raises(SevdeskRateLimited) as limited:
+        client.list_check_accounts()
+
+    assert 2.0 < limited.value.retry_after < 2.5
+    assert limited.value.retry_after - 0.01 < client_is_paused(client, limiter) <= 2.5
+
+
+def voucher_object(voucher_id: int, description: str, **fields) -> dict:
+    return {
+        "id": str(voucher_id),
+        "objectName": "Voucher",
+        "description": description,
+        "status": "100",
+        "sumGross": "119.00",
+        "voucherDate": "2026-03-02T00:00:00+01:00",
+        "creditDebit": "D",
+        **fields,
+    }
+
+
+def test_find_vouchers_pages_through_every_page_and_keeps_exact_descriptions(sevdesk_http, client):
+    # given 230 vouchers matching "RN-1" as a substring, three of them exactly
+    exact = {5, 150, 222}
+    vouchers = [voucher_object(n, "RN-1" if n in exact else f"RN-1{n}") for n in range(1, 231)]
+    for offset in (0, 100, 200):
+        sevdesk_http.get(f"{BASE}/Voucher", json={"objects": vouchers[offset : offset + 100]})
+    # when
+    found = client.find_vouchers(
+        description="RN-1",
+        start_date=datetime.date(2026, 3, 1),
+        end_date=datetime.date(2026, 3, 31),
+    )
+    # then three pages were asked for, in Berlin days as unix timestamps
+    expected_query = {
+        "descriptionLike": ["RN-1"],
+        "creditDebit": ["D"],
+        "limit": ["100"],
+        "startDate": ["1772319600"],  # 2026-03-01 00:00 CET
+        "endDate": ["1774994399"],  # 2026-03-31 23:59:59 CEST
+    }
+    assert [sent_query(sevdesk_http, i) for i in range(3)] == [
+        expected_query,
+        expected_query | {"offset": ["100"]},
+        expected_query | {"offset": ["200"]},
+    ]
+    assert [v.id for v in found] == [5, 150, 222]
+    assert found[0].voucher_date == datetime.date(2026, 3, 2)
+    assert found[0].sum_gross == Decimal("119.00")
+
+
+def test_find_vouchers_stops_after_a_full_last_page_answered_by_an_empty_one(sevdesk_http, client):
+    page = [voucher_object(n, "RN-7") for n in range(1, 101)]
+    sevdesk_http.get(f"{BASE}/Voucher", json={"objects": page})
+    sevdesk_http.get(f"{BASE}/Voucher", json={"objects": []})
+
+    found = client.find_vouchers(description="RN-7")
+
+    assert len(found) == 100
+    assert len(sevdesk_http.calls) == 2
+    assert "startDate" not in sent_query(sevdesk_http, 0)
+
+
+def test_find_vouchers_refuses_an_answer_that_ignores_the_offset(sevdesk_http, client):
+    page = [voucher_object(n, "RN-7") for n in range(1, 101)]
+    sevdesk_http.get(f"{BASE}/Voucher", json={"objects": page})  # the same for every offset
+
+    with pytest.raises(SevdeskTemporaryError, match="same vouchers"):
+        client.find_vouchers(description="RN-7")
+
+    assert len(sevdesk_http.calls) == 2
+
+
+def test_the_sevdesk_account_id_is_read_from_a_check_account(sevdesk_http, client):
+    sevdesk_http.get(
+        f"{BASE}/CheckAccount",
+        json={
+            "objects": [
+                {
+                    "id": "42",
+                    "objectName": "CheckAccount",
+                    "sevClient": {"id": "718293", "objectName": "SevClient"},
+                    "name": "PayPal",
+                }
+            ]
+        },
+        match=[responses.matchers.query_param_matcher({"limit": "1"})],
+    )
+
+    assert client.sev_client_id() == 718293
+    assert len(sevdesk_http.calls) == 1
+
+
+@pytest.mark.parametrize(
+    "objects",
+    [[], [{"id": "42", "objectName": "CheckAccount"}], [{"id": "42", "sevClient": {"id": "x"}}]],
+    ids=["no check account", "without sevClient", "id not a number"],
+)
+def test_without_a_readable_sev_client_the_account_id_is_refused_clearly(
+    sevdesk_http, client, objects
+):
+    sevdesk_http.get(f"{BASE}/CheckAccount", json={"objects": objects})
+
+    with pytest.raises(SevdeskRejected, match="which account this token belongs to"):
+        client.sev_client_id()
+
+
+def test_errors_carry_the_http_status_and_an_excerpt_of_the_answer_without_the_token(
+    sevdesk_http, client, token
+):
+    body = json.dumps({"error": {"message": f"Token {token} is not allowed here"}}) + " x" * 400
+    sevdesk_http.get(f"{BASE}/CheckAccount", status=422, body=body)
+
+    with pytest.raises(SevdeskRejected) as caught:
+        client.list_check_accounts()
+
+    assert caught.value.status == 422
+    assert caught.value.excerpt.startswith('{"error": {"message": "Token [token] is not allowed')
+    assert len(caught.value.excerpt) == 300
+    assert token not in caught.value.excerpt
+    assert token not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (500, "<html>\n  <body>Oops</body>\n</html>", SevdeskTemporaryError),
+        (401, "", SevdeskAuthenticationFailed),
+        (404, '{"error": {"message": "Not found"}}', SevdeskNotFound),
+        (429, "slow down", SevdeskRateLimited),
+        (200, "<html>Wartungsarbeiten</html>", SevdeskTemporaryError),
+    ],
+)
+def test_every_http_error_carries_its_status_and_excerpt(sevdesk_http, client, status, body, error):
+    sevdesk_http.get(f"{BASE}/CheckAccount", status=status, body=body)
+
+    with pytest.raises(error) as caught:
+        client.list_check_accounts()
+
+    assert caught.value.status == status
+    assert caught.value.excerpt == " ".join(body.split())
+
+
+def test_a_timeout_has_no_status_and_no_excerpt(sevdesk_http, client):
+    sevdesk_http.get(f"{BASE}/CheckAccount", body=requests.ReadTimeout("timed out"))
+
+    with pytest.raises(SevdeskTemporaryError) as caught:
+        client.list_check_accounts()
+
+    assert (caught.value.status, caught.value.excerpt) == (None, "")
+
+
+def test_error_constructors_stay_compatible():
+    assert SevdeskError("x").status is None
+    assert SevdeskRateLimited(5).status == 429
+    assert SevdeskRejected(422, "bad").status == 422
+    assert SevdeskNotFound().status == 404
+    assert SevdeskNotFound("gone", excerpt="{}").excerpt == "{}"
 
 
 def test_encode_json_writes_decimals_as_plain_numbers():

@@ -17,6 +17,10 @@ SEVDESK_TIME_ZONE = ZoneInfo("Europe/Berlin")
 CENT = Decimal("0.01")
 _GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _TIMESTAMP = re.compile(r"^\d{9,11}$")
+# ASCII digits only: for str.isdigit "²" and Arabic-Indic digits are digits, for int() not all.
+_INTEGER = re.compile(r"^-?[0-9]+$")
+# The largest integer any of our databases stores; beyond it sevDesk answers 400, never 500.
+MAX_INTEGER = 2**63 - 1
 
 
 def json_body(request: HttpRequest) -> dict[str, Any]:
@@ -49,11 +53,13 @@ def integer(value: Any, *, field: str) -> int:
     """An integer, also from a numeric string ("42"), never from a bool or a fraction."""
     if isinstance(value, bool):
         raise BadRequest(f"{field} must be an integer")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    raise BadRequest(f"{field} must be an integer")
+    if isinstance(value, str) and _INTEGER.match(value.strip()):
+        value = int(value)
+    if not isinstance(value, int):
+        raise BadRequest(f"{field} must be an integer")
+    if abs(value) > MAX_INTEGER:
+        raise BadRequest(f"{field} is out of range")
+    return value
 
 
 def decimal(value: Any, *, field: str) -> Decimal:
@@ -119,7 +125,9 @@ def optional_date(data: dict[str, Any], key: str) -> date | None:
     return None if value in (None, "") else calendar_date(value, field=key)
 
 
-def query_int(request: HttpRequest, key: str, *, minimum: int = 0) -> int | None:
+def query_int(
+    request: HttpRequest, key: str, *, minimum: int = 0, maximum: int = MAX_INTEGER
+) -> int | None:
     """An integer query parameter, or None when absent; sevDesk answers 400 on garbage."""
     value = request.GET.get(key)
     if value in (None, ""):
@@ -127,4 +135,6 @@ def query_int(request: HttpRequest, key: str, *, minimum: int = 0) -> int | None
     number = integer(value, field=key)
     if number < minimum:
         raise BadRequest(f"{key} must be at least {minimum}")
+    if number > maximum:
+        raise BadRequest(f"{key} must be at most {maximum}")
     return number

@@ -20,6 +20,8 @@ from .reference_data import TAX_RULE_NAMES
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
+# Far beyond any account's size; a larger offset would overflow the database's LIMIT/OFFSET.
+MAX_OFFSET = 2**31 - 1
 
 
 def contact_list(
@@ -75,6 +77,8 @@ def _day_of(timestamp: int):
 def page(items: QuerySet, *, limit: int | None, offset: int | None) -> QuerySet:
     if limit is not None and not 1 <= limit <= MAX_LIMIT:
         raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
+    if offset is not None and not 0 <= offset <= MAX_OFFSET:
+        raise BadRequest(f"offset must be between 0 and {MAX_OFFSET}")
     start = offset or 0
     return items[start : start + (limit or DEFAULT_LIMIT)]
 
