@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts_mapping.models import AccountAssignment
+from accounts_mapping.signals import assignments_changed
 from connections.models import Connection
 from connections.sevdesk_client import CheckAccount
 
@@ -63,3 +64,6 @@ def account_assignments_save(
                 check_account_id=account.id,
                 check_account_name=account.name,
             )
+    transaction.on_commit(
+        lambda: assignments_changed.send(sender=AccountAssignment, connection=connection)
+    )

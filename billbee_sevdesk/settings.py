@@ -15,6 +15,7 @@ import base64
 import hashlib
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -112,8 +113,17 @@ if PRODUCTION:
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# /health/ answers anyone with "ok"/"fail" only; the details (what failed, which workers are
+# alive) need a staff login or "Authorization: Bearer <HEALTH_TOKEN>". Empty: staff only.
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
 
 # --- Applications --------------------------------------------------------------------------
+
+# The simulated Billbee and sevDesk (under /sandbox/) for demos and tests: their apps, tables,
+# pages and admin exist only while this is on. Production refuses to run with it (the system
+# check sandbox.E001 fails `manage.py check --deploy` and `migrate`).
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not PRODUCTION)
+SANDBOX_APPS = ["sandbox", "sandbox.sevdesk", "sandbox.billbee"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -125,15 +135,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_celery_beat",
+    "axes",
     "core",
     "merchants",
     "orders",
     "connections",
     "accounts_mapping",
     "exports",
-    "sandbox",
-    "sandbox.sevdesk",
-    "sandbox.billbee",
+    *(SANDBOX_APPS if SANDBOX_ENABLED else []),
 ]
 
 MIDDLEWARE = [
@@ -148,6 +157,8 @@ MIDDLEWARE = [
     "merchants.middleware.CurrentMerchantMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a lockout into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "billbee_sevdesk.urls"
@@ -216,6 +227,27 @@ if TESTING:
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Password guessing (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one user
+# name from one IP address, that pair is locked out for LOGIN_LOCKOUT_MINUTES, on the login
+# page and the admin's alike (they share the count). A successful login resets the count.
+# Locking per pair keeps others at the same address (an office) able to log in, and keeps a
+# guesser from locking a user out from everywhere. Staff unlock early under Admin → Axes or
+# with `manage.py axes_reset_username <name>`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out pairs before checking
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.views.login_locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+# Behind reverse proxies the client's address is in X-Forwarded-For: set LOGIN_PROXY_COUNT to
+# the number of proxies in front that append to it (1 for one TLS proxy); 0 uses REMOTE_ADDR.
+LOGIN_PROXY_COUNT = env.int("LOGIN_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "core.views.login_client_ip"
 
 # --- Language and time ---------------------------------------------------------------------
 
@@ -296,14 +328,16 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 # editable afterwards in the admin under "Periodic tasks".
 BILLBEE_SYNC_INTERVAL_MINUTES = env.int("BILLBEE_SYNC_INTERVAL_MINUTES", default=5)
 SEVDESK_EXPORT_INTERVAL_MINUTES = env.int("SEVDESK_EXPORT_INTERVAL_MINUTES", default=15)
+# Seconds between the attempts of a failing export (after attempts 1…7; the 8th gives up) and
+# the growing pauses of a connection during a sevDesk outage. Empty: the built-in schedules
+# (about a day in all; see exports/delivery.py). Tests shorten them.
+EXPORT_RETRY_DELAYS = env.list("EXPORT_RETRY_DELAYS", cast=int, default=[])
+EXPORT_OUTAGE_PAUSES = env.list("EXPORT_OUTAGE_PAUSES", cast=int, default=[])
 
 # --- Billbee and sevDesk -------------------------------------------------------------------
 
 # Where this installation is reachable; the sandbox APIs are served by the app itself.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
-# The simulated Billbee and sevDesk (under /sandbox/) for demos and tests. Off in production
-# unless asked for.
-SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not PRODUCTION)
 # The sandbox Billbee throttles like the real one (2 requests/s per endpoint, then 429).
 SANDBOX_BILLBEE_THROTTLE = env.bool("SANDBOX_BILLBEE_THROTTLE", default=True)
 # Without real credentials a laptop installation talks to the sandbox.
@@ -348,5 +382,6 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # failures and lockouts; not every successful login
     },
 }

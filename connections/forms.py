@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from connections.models import Connection
+from core import crypto
 from orders.enums import ORDER_STATES
 from orders.models import Shop
 
@@ -17,7 +18,7 @@ class ConnectionForm(forms.ModelForm):
         label=_("Shops"),
         queryset=Shop.objects.none(),
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": _("Choose at least one shop.")},
+        required=False,
         help_text=_("Only orders from these shops are sent to sevDesk."),
     )
     order_states = forms.TypedMultipleChoiceField(
@@ -48,6 +49,7 @@ class ConnectionForm(forms.ModelForm):
             "name",
             "start_date",
             "shops",
+            "include_manual_orders",
             "order_states",
             "payment_reconciliation",
             # api_token is a plain form field: the service stores a typed token; an empty
@@ -64,6 +66,9 @@ class ConnectionForm(forms.ModelForm):
         help_texts = {
             "name": _("An internal name, e.g. the shop or the sevDesk account it books into."),
             "start_date": _("Orders dated before this day are never sent to sevDesk."),
+            "include_manual_orders": _(
+                "Orders created by hand in Billbee belong to no shop; tick this to send them too."
+            ),
             "payment_reconciliation": _(
                 "Billbee: paid orders are sent as paid, with the payment booked to the offline "
                 "account assigned to the payment method. sevDesk: vouchers are sent as open and "
@@ -84,12 +89,24 @@ class ConnectionForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["shops"].queryset = Shop.objects.for_merchant(merchant).order_by("name")
         token_field = self.fields["api_token"]
-        if self.instance.pk and self.instance.api_token_last4:
+        if self.instance.pk and crypto.is_unreadable(self.instance.api_token):
+            # No configured key opens the stored token: it cannot be kept, only replaced.
+            token_field.required = True
+            token_field.help_text = _("Stored: %(masked)s.") % {
+                "masked": self.instance.api_token.label
+            }
+        elif self.instance.pk and self.instance.api_token_last4:
             token_field.help_text = _(
                 "Stored: %(masked)s. Leave empty to keep it; type a new token to replace it."
             ) % {"masked": self.instance.masked_token}
         else:
             token_field.required = True
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("shops") and not cleaned.get("include_manual_orders"):
+            self.add_error("shops", _("Choose at least one shop."))
+        return cleaned
 
     def clean_api_token(self) -> str:
         token = self.cleaned_data["api_token"]

@@ -14,6 +14,12 @@ TOKEN_REJECTED_MESSAGE = _(
 )
 
 
+BOOKKEEPING_1_0 = _(
+    "This sevDesk account still uses bookkeeping system 1.0, which sevDesk has retired. Please "
+    "switch to bookkeeping 2.0 in sevDesk, then test the connection again."
+)
+
+
 class Connection(MerchantOwned):
     class PaymentReconciliation(models.TextChoices):
         BILLBEE = "billbee", "Billbee"
@@ -29,6 +35,7 @@ class Connection(MerchantOwned):
         OK = "ok", _("Connected")
         TOKEN_REJECTED = "token_rejected", _("Token rejected")
         UNREACHABLE = "unreachable", _("sevDesk not reachable")
+        UNSUPPORTED = "unsupported", _("Bookkeeping 1.0 not supported")
 
     # Properties ("Eigenschaften")
     name = models.CharField(_("Name"), max_length=200)
@@ -36,6 +43,7 @@ class Connection(MerchantOwned):
     shops = models.ManyToManyField(
         "orders.Shop", related_name="connections", verbose_name=_("Shops")
     )
+    include_manual_orders = models.BooleanField(_("Manual orders (without a shop)"), default=False)
     order_states = models.JSONField(_("Order states"), default=list)
 
     # API
@@ -67,8 +75,21 @@ class Connection(MerchantOwned):
     revenue_guidance = models.JSONField(
         _("revenue accounts (from sevDesk)"), default=list, blank=True
     )
-    # Set when sevDesk rejects the token; nothing is sent with it until the token changes.
+    # The sevDesk account ("sevClient") the token books into, read at each successful test: a
+    # document is booked once per sevDesk account, whichever connection books it.
+    sevdesk_client_id = models.BigIntegerField(
+        _("sevDesk account"), null=True, blank=True, editable=False
+    )
+    # Set when sevDesk rejects the token; nothing is sent with it until it is re-checked
+    # successfully (automatically after 1, 5 and 15 minutes) or the merchant tests or saves.
     token_rejected_at = models.DateTimeField(null=True, blank=True, editable=False)
+    token_rechecks = models.PositiveSmallIntegerField(default=0, editable=False)
+    token_recheck_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # An outage (several orders failing with 5xx/timeouts within a minute) pauses the
+    # connection with growing backoff; it resumes by itself.
+    paused_until = models.DateTimeField(_("paused until"), null=True, blank=True, editable=False)
+    pause_reason = models.TextField(_("pause reason"), blank=True, editable=False)
+    outage_pauses = models.PositiveSmallIntegerField(default=0, editable=False)
     # A lease instead of a lock: runs of one connection never overlap, and a crashed run's
     # lease simply expires.
     export_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
@@ -100,6 +121,12 @@ class Connection(MerchantOwned):
     @property
     def billbee_reconciles(self) -> bool:
         return self.payment_reconciliation == self.PaymentReconciliation.BILLBEE
+
+    @property
+    def is_paused(self) -> bool:
+        from django.utils import timezone
+
+        return self.paused_until is not None and self.paused_until > timezone.now()
 
     def set_token(self, token: str) -> None:
         self.api_token = token

@@ -1,5 +1,6 @@
 """Writes and rules for sevDesk connections: saving, testing the token, clearing accounts."""
 
+import datetime
 from dataclasses import dataclass
 
 import requests
@@ -8,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from connections.models import TOKEN_REJECTED_MESSAGE, Connection
+from connections.models import BOOKKEEPING_1_0, TOKEN_REJECTED_MESSAGE, Connection
 from connections.sevdesk_client import (
     CheckAccount,
     SevdeskAuthenticationFailed,
@@ -16,15 +17,19 @@ from connections.sevdesk_client import (
     SevdeskError,
 )
 from connections.signals import token_accepted
+from core.crypto import SecretUnreadable, readable
+from core.ratelimit import limiter_from_settings
 
 
 def sevdesk_client_for(*, token: str, session: requests.Session | None = None) -> SevdeskClient:
+    """A client whose rate limit and 429 pauses every process of the project shares."""
     return SevdeskClient(
-        token=token,
+        token=readable(token),
         base_url=settings.SEVDESK_API_BASE_URL,
         timeout=settings.SEVDESK_TIMEOUT_SECONDS,
         requests_per_second=settings.SEVDESK_REQUESTS_PER_SECOND,
         session=session,
+        limiter=limiter_from_settings(),
     )
 
 
@@ -34,6 +39,7 @@ class ConnectionTestResult:
     message: str
     bookkeeping_version: str = ""
     check_accounts: tuple[CheckAccount, ...] = ()
+    sevdesk_client_id: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -42,10 +48,21 @@ class ConnectionTestResult:
 
 def sevdesk_token_test(*, token: str) -> ConnectionTestResult:
     """Ask sevDesk with this token for what the export needs; never raises for sevDesk errors."""
-    client = sevdesk_client_for(token=token)
+    try:
+        client = sevdesk_client_for(token=token)
+    except SecretUnreadable as exc:
+        return ConnectionTestResult(status=Connection.Status.TOKEN_REJECTED, message=str(exc))
     try:
         version = client.bookkeeping_system_version()
+        if version != "2.0":
+            return ConnectionTestResult(
+                status=Connection.Status.UNSUPPORTED,
+                message=str(BOOKKEEPING_1_0),
+                bookkeeping_version=version,
+            )
         accounts = tuple(client.list_check_accounts())
+        known = {account.sev_client_id for account in accounts} - {None}
+        client_id = known.pop() if len(known) == 1 else client.sev_client_id()
     except SevdeskAuthenticationFailed:
         return ConnectionTestResult(
             status=Connection.Status.TOKEN_REJECTED, message=str(TOKEN_REJECTED_MESSAGE)
@@ -60,6 +77,7 @@ def sevdesk_token_test(*, token: str) -> ConnectionTestResult:
         message=_("Connected to sevDesk (bookkeeping system %(version)s).") % {"version": version},
         bookkeeping_version=version,
         check_accounts=accounts,
+        sevdesk_client_id=client_id,
     )
 
 
@@ -67,12 +85,17 @@ def connection_record_test(*, connection: Connection, result: ConnectionTestResu
     connection.checked_at = timezone.now()
     connection.status = result.status
     connection.last_error = "" if result.ok else result.message
-    if result.ok:
-        connection.bookkeeping_version = result.bookkeeping_version
+    connection.bookkeeping_version = result.bookkeeping_version or connection.bookkeeping_version
     if result.status == Connection.Status.TOKEN_REJECTED:
         connection.token_rejected_at = connection.checked_at
+        connection.token_recheck_at = None  # the merchant saw it; no automatic re-checks
     elif result.ok:
         connection.token_rejected_at = None
+        connection.token_recheck_at = None
+        connection.token_rechecks = 0
+        if result.sevdesk_client_id != connection.sevdesk_client_id:
+            connection.revenue_guidance = []  # another sevDesk account: its own accounts
+        connection.sevdesk_client_id = result.sevdesk_client_id
     connection.save(
         update_fields=[
             "status",
@@ -80,6 +103,10 @@ def connection_record_test(*, connection: Connection, result: ConnectionTestResu
             "checked_at",
             "bookkeeping_version",
             "token_rejected_at",
+            "token_recheck_at",
+            "token_rechecks",
+            "sevdesk_client_id",
+            "revenue_guidance",
             "updated_at",
         ]
     )
@@ -88,10 +115,67 @@ def connection_record_test(*, connection: Connection, result: ConnectionTestResu
         transaction.on_commit(lambda: token_accepted.send(sender=Connection, connection=connection))
 
 
+# Re-checks of a rejected token, counted from the 401 (sevDesk answers spurious 401s while a
+# browser session of the same user is open).
+TOKEN_RECHECK_AFTER = (
+    datetime.timedelta(minutes=1),
+    datetime.timedelta(minutes=5),
+    datetime.timedelta(minutes=15),
+)
+
+
+def connection_token_recheck(*, connection: Connection) -> bool:
+    """One cheap call with a rejected token; True (and exports resume) if it works again."""
+    try:
+        sevdesk_client_for(token=connection.api_token).bookkeeping_system_version()
+    except (SevdeskAuthenticationFailed, SecretUnreadable):
+        done = connection.token_rechecks + 1
+        connection.token_rechecks = done
+        connection.token_recheck_at = (
+            connection.token_rejected_at + TOKEN_RECHECK_AFTER[done]
+            if done < len(TOKEN_RECHECK_AFTER)
+            else None  # blocked until the merchant tests or saves
+        )
+        connection.save(update_fields=["token_rechecks", "token_recheck_at", "updated_at"])
+        return False
+    except SevdeskError:
+        return False  # sevDesk not reachable: same check again next minute
+    connection_test(connection=connection)
+    return connection.token_rejected_at is None
+
+
+def connections_token_recheck_due(*, now=None) -> list[int]:
+    now = now or timezone.now()
+    return list(
+        Connection.objects.filter(
+            is_active=True, token_rejected_at__isnull=False, token_recheck_at__lte=now
+        ).values_list("pk", flat=True)
+    )
+
+
 def connection_test(*, connection: Connection) -> ConnectionTestResult:
     result = sevdesk_token_test(token=connection.api_token)
     connection_record_test(connection=connection, result=result)
     return result
+
+
+def connection_overlap(
+    *, connection: Connection, shops, include_manual_orders: bool, sevdesk_client_id: int | None
+) -> Connection | None:
+    """Another active connection of the merchant that books into the same sevDesk account
+    and shares a shop (or both take manual orders): saving would book every order twice."""
+    if sevdesk_client_id is None:
+        return None
+    others = Connection.objects.filter(
+        merchant=connection.merchant, is_active=True, sevdesk_client_id=sevdesk_client_id
+    ).exclude(pk=connection.pk)
+    shop_ids = {shop.pk for shop in shops}
+    for other in others.prefetch_related("shops"):
+        if shop_ids & {shop.pk for shop in other.shops.all()}:
+            return other
+        if include_manual_orders and other.include_manual_orders:
+            return other
+    return None
 
 
 @transaction.atomic

@@ -52,3 +52,40 @@ EXPORTED_PAID = _("Exported to sevDesk as voucher %(voucher)s; payment of %(amou
 EXPORTED_OPEN = _(
     "Exported to sevDesk as open voucher %(voucher)s (payments are reconciled in sevDesk)."
 )
+ALREADY_BOOKED = _(
+    "Not sent: this invoice is already booked in the same sevDesk account through the "
+    "connection “%(connection)s”."
+)
+ALREADY_BOOKED_HINT = _(
+    "Two connections book into one sevDesk account. Remove the shop from one of them."
+)
+INVOICE_CHANGED = _(
+    "Needs action: invoice changed in Billbee, check the voucher in sevDesk (voucher %(voucher)s; "
+    "sent: %(sent)s, now: %(now)s)."
+)
+INVOICE_CHANGED_HINT = _(
+    "The voucher in sevDesk was created from the invoice as it was then; nothing is sent again "
+    "automatically. Correct the voucher in sevDesk (or book the difference)."
+)
+AMBIGUOUS_VOUCHERS = _(
+    "Needs action: an earlier attempt may have reached sevDesk, and the vouchers found there do "
+    "not match this invoice for certain (sevDesk vouchers: %(ids)s). Nothing was sent again."
+)
+AMBIGUOUS_VOUCHERS_HINT = _(
+    "Check these vouchers in sevDesk. If none of them is this invoice's, choose “Retry”."
+)
+GAVE_UP = _("Order could not be exported after %(attempts)s attempts: %(message)s")
+GAVE_UP_HINT = _("Nothing is retried any more by itself. Check the cause, then choose “Retry”.")
+INTERRUPTED = _(
+    "Export interrupted (worker stopped or time limit reached); it continues by itself."
+)
+CONNECTION_PAUSED = _(
+    "sevDesk is not answering properly (several orders failed within a minute). The connection "
+    "pauses until %(until)s and then continues by itself."
+)
+BILLBEE_RATE_LIMITED = _("Billbee asked us to slow down while fetching the invoice PDF.")
+RUN_CRASHED = _("The run stopped because of an internal error: %(error)s")
+RUN_ABANDONED = _(
+    "The run did not finish: %(missing)s of %(total)s orders were not handled. They are taken up "
+    "again by the next run."
+)

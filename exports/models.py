@@ -18,7 +18,8 @@ class ExportRun(MerchantOwned):
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
         FINISHED = "finished", _("Finished")
-        STOPPED = "stopped", _("Stopped")  # e.g. the token was rejected on the way
+        STOPPED = "stopped", _("Stopped")  # e.g. the token was rejected, another run is on
+        FAILED = "failed", _("Failed")  # crashed or abandoned; the message says why
 
     connection = models.ForeignKey(
         "connections.Connection", on_delete=models.CASCADE, related_name="export_runs"
@@ -39,6 +40,7 @@ class ExportRun(MerchantOwned):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("export run")
@@ -75,15 +77,24 @@ class OrderExport(MerchantOwned):
         REJECTED = "rejected", _("Rejected by sevDesk")
         NOT_BUILDABLE = "not_buildable", _("Cannot be booked as it is")
         NO_ACCOUNT = "no_account", _("No offline account assigned")
+        ALREADY_BOOKED = "already_booked", _("Already booked through another connection")
+        INVOICE_CHANGED = "invoice_changed", _("Invoice changed after the voucher was created")
+        AMBIGUOUS = "ambiguous", _("Voucher in sevDesk cannot be matched for certain")
+        TOO_MANY_ATTEMPTS = "too_many_attempts", _("Gave up after repeated failures")
         INTERNAL = "internal", _("Internal error")
 
     FINISHED = (Status.PAID, Status.DONE)
     WORK_TO_DO = (Status.PENDING, Status.RETRY, Status.VOUCHER_CREATED, Status.SKIPPED)
+    WAITING = (Problem.WAITING_FOR_INVOICE, Problem.WAITING_FOR_PAYMENT)
 
     connection = models.ForeignKey(
         "connections.Connection", on_delete=models.CASCADE, related_name="order_exports"
     )
     order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="exports")
+    # The run this export was last handed to; cleared once the run counted its outcome.
+    run = models.ForeignKey(
+        ExportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="exports"
+    )
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.PENDING)
     problem = models.CharField(_("problem"), max_length=30, choices=Problem, blank=True)
     message = models.TextField(_("message"), blank=True)  # in the merchant's words
@@ -100,8 +111,15 @@ class OrderExport(MerchantOwned):
     sevdesk_contact_id = models.BigIntegerField(null=True, blank=True)
     voucher_save_sent_at = models.DateTimeField(null=True, blank=True)
     voucher_id = models.BigIntegerField(_("sevDesk voucher"), null=True, blank=True)
+    # Frozen when the save is first sent: every retry resends this payload (with a fresh upload
+    # of the PDF) and adopts only a voucher matching description, gross and date.
     voucher_description = models.CharField(max_length=100, blank=True)
     voucher_gross = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    voucher_date = models.DateField(null=True, blank=True)
+    voucher_currency = models.CharField(max_length=3, blank=True)
+    frozen_payload = models.JSONField(null=True, blank=True)
+    frozen_payload_sha256 = models.CharField(max_length=64, blank=True)
+    frozen_order_total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     payment_book_sent_at = models.DateTimeField(null=True, blank=True)
     payment_booked_at = models.DateTimeField(_("payment booked"), null=True, blank=True)
     payment_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
@@ -124,6 +142,7 @@ class OrderExport(MerchantOwned):
         indexes = [
             models.Index(fields=["connection", "status"], name="exports_connection_status"),
             models.Index(fields=["connection", "-updated_at"], name="exports_connection_recent"),
+            models.Index(fields=["status", "next_attempt_at"], name="exports_due"),
         ]
 
     def __str__(self) -> str:
@@ -140,12 +159,41 @@ class ExportAttempt(models.Model):
     status_after = models.CharField(_("status"), max_length=20, blank=True)
     message = models.TextField(_("message"), blank=True)
     request_count = models.PositiveIntegerField(default=0)
+    # What the remote side answered on the failing call, for support (never a token).
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.CharField(max_length=300, blank=True)
+    temporary = models.BooleanField(default=False)  # 5xx, timeout: counts towards an outage
 
     class Meta:
         ordering = ["-started_at"]
+        indexes = [models.Index(fields=["started_at"], name="exports_attempt_started")]
 
     def __str__(self) -> str:
         return f"{self.export} @ {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Booking(models.Model):
+    """The identity of a booking: one Billbee document in one sevDesk account, ever.
+
+    Whichever connection books it, a document (e.g. the invoice of Billbee order 123) enters a
+    sevDesk account ("sevClient") at most once: the unique constraint refuses the second.
+    """
+
+    sevdesk_client_id = models.BigIntegerField(_("sevDesk account"))
+    document_key = models.CharField(_("Billbee document"), max_length=100)
+    export = models.OneToOneField(OrderExport, on_delete=models.CASCADE, related_name="booking")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sevdesk_client_id", "document_key"],
+                name="exports_one_booking_per_sevdesk_account_and_document",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_key} @ sevClient {self.sevdesk_client_id}"
 
 
 class CustomerContact(MerchantOwned):

@@ -32,6 +32,7 @@ def payment_book(
     pay_date: datetime.date,
     check_account_id: int,
     check_accounts: list[CheckAccount] | None = None,
+    payment_type: str = "FULL_PAYMENT",
 ) -> None:
     """Book `amount` onto the voucher, after checking the account is an active offline one.
 
@@ -41,7 +42,11 @@ def payment_book(
     accounts = client.list_check_accounts() if check_accounts is None else check_accounts
     payment_account_check(check_account_id=check_account_id, check_accounts=accounts)
     client.book_amount(
-        voucher_id=voucher_id, amount=amount, date=pay_date, check_account_id=check_account_id
+        voucher_id=voucher_id,
+        amount=amount,
+        date=pay_date,
+        check_account_id=check_account_id,
+        payment_type=payment_type,
     )
 
 

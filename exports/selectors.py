@@ -2,10 +2,10 @@
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,26 +38,92 @@ def connection_orders(*, connection: Connection) -> QuerySet[Order]:
     return Order.objects.for_merchant(connection.merchant).filter(
         Q(**{f"{date_field}__gte": since})
         | Q(**{f"{date_field}__isnull": True, "order_date__gte": since}),
-        shop__in=connection.shops.all(),
+        _shop_rule(connection),
         state__in=connection.order_states,
     )
 
 
+def _shop_rule(connection: Connection) -> Q:
+    rule = Q(shop__in=connection.shops.all())
+    if connection.include_manual_orders:
+        rule |= Q(shop__isnull=True)
+    return rule
+
+
+READY = Q(invoice_date__isnull=False, paid_at__isnull=False) & ~Q(invoice_number="")
+
+
+def order_is_ready(order: Order) -> bool:
+    """Has what a voucher needs: an invoice (number and date) and a payment date."""
+    return order.has_invoice and order.paid_at is not None
+
+
+# One order's delivery: a few calls to sevDesk and Billbee, each with its own timeout.
+EXPORT_SOFT_TIME_LIMIT = 120
+EXPORT_TIME_LIMIT = 180
+
+
 def claim_stale_after() -> datetime.timedelta:
-    """A claim older than the task time limit belongs to a worker that died."""
-    return datetime.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    """A claim older than the delivery task's hard time limit belongs to a worker that died."""
+    return datetime.timedelta(seconds=EXPORT_TIME_LIMIT + 60)
 
 
-def orders_to_export(*, connection: Connection, now: datetime.datetime | None = None):
-    """Orders a scheduled run works on: eligible, and not finished, failed for good or waiting
-    for a retry time still in the future."""
-    now = now or timezone.now()
-    settled = OrderExport.objects.filter(connection=connection, order=OuterRef("pk")).filter(
+def _settled(now: datetime.datetime) -> Q:
+    """Exports a run leaves alone: finished, failed for good, not due yet, in a worker's hands,
+    or a voucher whose payment waits for an account assignment."""
+    return (
         Q(status__in=[*OrderExport.FINISHED, OrderExport.Status.NEEDS_ACTION])
         | Q(status=OrderExport.Status.RETRY, next_attempt_at__gt=now)
         | Q(status=OrderExport.Status.IN_PROGRESS, claimed_at__gte=now - claim_stale_after())
+        | Q(status=OrderExport.Status.VOUCHER_CREATED, problem=OrderExport.Problem.NO_ACCOUNT)
     )
-    return connection_orders(connection=connection).filter(~Exists(settled)).order_by("pk")
+
+
+def orders_to_export(*, connection: Connection, now: datetime.datetime | None = None):
+    """Orders a scheduled run hands to the workers: eligible *and ready* (invoice and payment
+    date), and not settled. Orders still waiting are not among them: they use no attempt."""
+    now = now or timezone.now()
+    settled = OrderExport.objects.filter(connection=connection, order=OuterRef("pk")).filter(
+        _settled(now)
+    )
+    return connection_orders(connection=connection).filter(READY).filter(~Exists(settled))
+
+
+def orders_waiting(*, connection: Connection):
+    """Eligible orders still without an invoice or a payment date and without an export row:
+    the run writes them a "waiting" row (no attempt) so the log shows them."""
+    has_export = OrderExport.objects.filter(connection=connection, order=OuterRef("pk"))
+    return connection_orders(connection=connection).exclude(READY).filter(~Exists(has_export))
+
+
+def exports_to_finish(*, connection: Connection, now: datetime.datetime | None = None):
+    """Recovery is by export state, not eligibility: exports whose save was sent (or whose
+    voucher exists) and that are not settled are finished whatever the order's state now."""
+    now = now or timezone.now()
+    return (
+        OrderExport.objects.filter(connection=connection)
+        .filter(Q(voucher_save_sent_at__isnull=False) | Q(voucher_id__isnull=False))
+        .exclude(_settled(now))
+    )
+
+
+def exports_changed_after_booking(*, connection: Connection):
+    """Booked exports whose invoice number or total changed in Billbee since: each gets
+    "needs action" (never a second voucher)."""
+    return (
+        OrderExport.objects.filter(
+            connection=connection, status__in=OrderExport.FINISHED, voucher_id__isnull=False
+        )
+        .exclude(voucher_description="")
+        .filter(
+            ~Q(order__invoice_number=F("voucher_description"))
+            | Q(order__total_gross__lt=F("frozen_order_total") - HALF_CENT)
+            | Q(order__total_gross__gte=F("frozen_order_total") + HALF_CENT)
+        )
+    )
+
+
+HALF_CENT = Decimal("0.005")
 
 
 @dataclass(frozen=True)
@@ -76,9 +142,10 @@ def eligibility(*, connection: Connection, order: Order) -> list[Reason]:
     return [
         Reason(
             "shop",
-            order.shop_id in shop_ids,
-            _("Shop “%(shop)s” belongs to this connection")
-            % {"shop": order.shop.name if order.shop else "–"},
+            order.shop_id in shop_ids if order.shop_id else connection.include_manual_orders,
+            _("Shop “%(shop)s” belongs to this connection") % {"shop": order.shop.name}
+            if order.shop_id
+            else _("Manual orders (without a shop) belong to this connection"),
         ),
         Reason(
             "state",

@@ -1,12 +1,17 @@
 """Export log per connection, the manual export from the order list, and run progress."""
 
+import re
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -16,6 +21,7 @@ from exports.models import ExportRun, OrderExport
 from exports.selectors import export_counts, export_log
 from exports.services import export_retry, export_run_create
 from exports.tasks import run_manual
+from merchants.permissions import refusal
 from orders.forms import OrderFilterForm
 from orders.models import Order
 from orders.selectors import orders_filtered
@@ -35,6 +41,8 @@ def connection_export_log(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection.objects.for_merchant(request.merchant), pk=pk)
     status = request.GET.get("status", "")
     problem = request.GET.get("problem", "")
+    if status not in ["", *OrderExport.Status.values] or problem not in OrderExport.Problem.values:
+        return refusal(request, _("The export log has no such filter."), status=400)
     page = Paginator(
         export_log(connection=connection, status=status, problem=problem), 50
     ).get_page(request.GET.get("page"))
@@ -76,37 +84,102 @@ def _enqueue_connection_run(connection_id: int) -> None:
     run_connection.delay(connection_id)
 
 
-MANUAL_EXPORT_LIMIT = 5000
+# One manual run takes at most this many orders ("all matching the filter" included): the
+# run stores their ids and its progress page reads them. Above it the merchant narrows the
+# filter and exports in parts.
+MANUAL_EXPORT_LIMIT = 50_000
+PREVIEW_ROWS = 20
 
 
-def _chosen_orders(request: HttpRequest):
-    """The ticked orders, or with "all matching" every order the list's filter shows."""
+class ChoiceUnreadable(Exception):
+    """The posted choice of orders is not one the order list sends (crafted or outdated)."""
+
+
+@dataclass(frozen=True)
+class ChosenOrders:
+    """What "An sevDesk exportieren" was asked for: ticked orders, or the list's filter.
+
+    "All matching the filter" travels as the filter (the order list's query string) and is
+    resolved here, never as one field per order: a form with more than 1,000 fields is
+    refused by Django before any view sees it.
+    """
+
+    orders: QuerySet[Order]
+    all_matching: bool
+    query: str = ""
+
+
+def _chosen_orders(request: HttpRequest) -> ChosenOrders:
     if request.POST.get("all_matching"):
-        query = QueryDict(request.POST.get("query", ""))
-        form = OrderFilterForm(query, merchant=request.merchant)
-        return orders_filtered(merchant=request.merchant, filters=form.to_filters())
-    ids = [value for value in request.POST.getlist("order") if value.isdigit()]
-    return Order.objects.for_merchant(request.merchant).filter(pk__in=ids)
+        query = request.POST.get("query", "")
+        form = OrderFilterForm(QueryDict(query), merchant=request.merchant)
+        if not form.is_valid():  # an unreadable filter must not widen to every order
+            raise ChoiceUnreadable
+        orders = orders_filtered(merchant=request.merchant, filters=form.to_filters())
+        return ChosenOrders(orders=orders, all_matching=True, query=query)
+    ticked = [_order_id(value) for value in request.POST.getlist("order")]
+    orders = Order.objects.for_merchant(request.merchant).filter(pk__in=ticked)
+    return ChosenOrders(orders=orders, all_matching=False)
+
+
+ORDER_ID = re.compile(r"[0-9]{1,19}")
+
+
+def _order_id(value: str) -> int:
+    if not ORDER_ID.fullmatch(value) or int(value) > 2**63 - 1:
+        raise ChoiceUnreadable
+    return int(value)
 
 
 @require_POST
 def manual_export(request: HttpRequest) -> HttpResponse:
     """ "An sevDesk exportieren" on the order list: confirm, then a run in the background."""
-    orders = list(_chosen_orders(request).order_by("pk")[:MANUAL_EXPORT_LIMIT])
+    try:
+        chosen = _chosen_orders(request)
+    except ChoiceUnreadable:
+        return refusal(
+            request,
+            _("The choice of orders could not be read; nothing has been exported."),
+            status=400,
+        )
     form = ManualExportForm(
         request.POST if "confirm" in request.POST else None, merchant=request.merchant
     )
-    if form.is_bound and form.is_valid() and orders:
+    count = chosen.orders.count()
+    too_many = count > MANUAL_EXPORT_LIMIT
+    if form.is_bound and form.is_valid() and count and not too_many:
+        order_ids = list(chosen.orders.order_by("pk").values_list("pk", flat=True))
         run = export_run_create(
             connection=form.cleaned_data["connection"],
             kind=ExportRun.Kind.MANUAL,
-            order_ids=[order.pk for order in orders],
+            order_ids=order_ids,
             tag_orders=form.cleaned_data["tag_orders"],
             user=request.user,
         )
         transaction.on_commit(lambda: run_manual.delay(run.pk))
         return redirect("exports:run_progress", pk=run.pk)
-    return render(request, "exports/manual_export.html", {"form": form, "orders": orders})
+    context = {
+        "form": form,
+        "chosen": chosen,
+        "count": count,
+        "orders": list(chosen.orders.order_by("pk")[:PREVIEW_ROWS]),
+        # Ticked orders are at most a page of the list: they travel as ids.
+        "ticked_ids": []
+        if chosen.all_matching
+        else list(chosen.orders.values_list("pk", flat=True)),
+        "too_many": _too_many_message(count) if too_many else "",
+    }
+    return render(request, "exports/manual_export.html", context)
+
+
+def _too_many_message(count: int) -> str:
+    return _(
+        "%(count)s orders match the filter, more than the %(limit)s one export can take. "
+        "Narrow the filter (e.g. by shop, state or export status) and export them in parts."
+    ) % {
+        "count": number_format(count, force_grouping=True),
+        "limit": number_format(MANUAL_EXPORT_LIMIT, force_grouping=True),
+    }
 
 
 @require_GET
@@ -120,12 +193,18 @@ def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
 run_progress.model = ExportRun
 
 
+# The progress page lists this many of a run's orders (the counts cover all of them): a page
+# polled every second must not carry 50,000 rows.
+PROGRESS_ROWS = 500
+
+
 def _progress(run: ExportRun) -> dict:
+    listed = sorted(run.order_ids)[:PROGRESS_ROWS]
     exports = OrderExport.objects.filter(
-        connection_id=run.connection_id, order_id__in=run.order_ids
+        connection_id=run.connection_id, order_id__in=listed
     ).select_related("order")
     by_order = {export.order_id: export for export in exports}
-    orders = Order.objects.filter(pk__in=run.order_ids).order_by("pk")
+    orders = Order.objects.filter(pk__in=listed).order_by("pk")
     return {
         "status": run.status,
         "status_display": run.get_status_display(),
@@ -135,6 +214,7 @@ def _progress(run: ExportRun) -> dict:
         "failed": run.failed,
         "skipped": run.skipped,
         "message": run.message,
+        "not_listed": max(len(run.order_ids) - len(listed), 0),
         "orders": [
             {
                 "order": str(order),

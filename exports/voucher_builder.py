@@ -24,13 +24,14 @@ from connections.sevdesk_client import berlin_midnight
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
 LINE_KINDS = frozenset({"item", "coupon", "shipping", "adjustment"})
-# Billbee's VatMode → (2.0 tax rule, 1.0 tax type); None marks small business (§19 UStG),
-# whose rule number the connection knows (sevDesk documents both 1 and 11).
-_TAX_BY_VAT_MODE: dict[int, tuple[int | None, str]] = {
-    0: (1, "default"),  # normal VAT: Umsatzsteuerpflichtige Umsätze
-    1: (None, "ss"),  # small business, no VAT
-    2: (3, "eu"),  # intra-EU supply to a business with VAT id, tax free
-    3: (2, "noteu"),  # export to a third country, tax free
+# Billbee's VatMode → sevDesk tax rule (bookkeeping 2.0, the only one sevDesk still runs);
+# None marks small business (§19 UStG), whose rule number the connection knows (sevDesk
+# documents both 1 and 11).
+_TAX_BY_VAT_MODE: dict[int, int | None] = {
+    0: 1,  # normal VAT: Umsatzsteuerpflichtige Umsätze
+    1: None,  # small business, no VAT
+    2: 3,  # intra-EU supply to a business with VAT id, tax free
+    3: 2,  # export to a third country, tax free
 }
 VAT_MODE_MARGIN_SCHEME = 4
 
@@ -76,10 +77,10 @@ class VoucherOrder:
 
 @dataclass(frozen=True)
 class VoucherSettings:
-    bookkeeping_version: str  # "1.0" or "2.0"
+    bookkeeping_version: str  # "2.0": sevDesk retired 1.0 by the end of 2024
     voucher_date_basis: str  # "invoice", "payment" or "order"
-    # (2.0 tax rule id or 1.0 tax type, tax rate) → AccountDatev (2.0) / AccountingType (1.0)
-    revenue_accounts: Mapping[tuple[int | str, Decimal], int]
+    # (tax rule id, tax rate) → AccountDatev id
+    revenue_accounts: Mapping[tuple[int, Decimal], int]
     small_business_tax_rule: int = 11
 
 
@@ -91,8 +92,8 @@ def build_voucher(
     contact_id: int | None,
 ) -> dict[str, Any]:
     """The full POST /Voucher/Factory/saveVoucher body for this order."""
-    if settings.bookkeeping_version not in {"1.0", "2.0"}:
-        raise ValueError(f"unknown bookkeeping system {settings.bookkeeping_version!r}")
+    if settings.bookkeeping_version != "2.0":
+        raise ValueError(f"unsupported bookkeeping system {settings.bookkeeping_version!r}")
     voucher_date = _voucher_date(order, settings.voucher_date_basis)
     tax_key = _tax_key(order, settings)
     amounts = _amounts_per_rate(order, tax_free=order.vat_mode != 0)
@@ -119,7 +120,7 @@ def build_voucher(
 def _voucher(
     order: VoucherOrder,
     settings: VoucherSettings,
-    tax_key: int | str,
+    tax_key: int,
     voucher_date: datetime.date,
     contact_id: int | None,
 ) -> dict[str, Any]:
@@ -136,10 +137,7 @@ def _voucher(
         voucher["supplier"] = {"id": contact_id, "objectName": "Contact"}
     else:
         voucher["supplierName"] = order.customer_name
-    if settings.bookkeeping_version == "2.0":
-        voucher["taxRule"] = {"id": str(tax_key), "objectName": "TaxRule"}
-    else:
-        voucher["taxType"] = tax_key
+    voucher["taxRule"] = {"id": str(tax_key), "objectName": "TaxRule"}
     currency = order.currency.upper()
     voucher["currency"] = currency
     if currency != "EUR":
@@ -173,8 +171,8 @@ def _voucher_date(order: VoucherOrder, basis: str) -> datetime.date:
     return day
 
 
-def _tax_key(order: VoucherOrder, settings: VoucherSettings) -> int | str:
-    """The 2.0 tax rule id or the 1.0 tax type for the order's VAT mode."""
+def _tax_key(order: VoucherOrder, settings: VoucherSettings) -> int:
+    """The tax rule id for the order's VAT mode."""
     if order.vat_mode == VAT_MODE_MARGIN_SCHEME:
         raise VoucherNotBuildable(
             gettext(
@@ -194,9 +192,7 @@ def _tax_key(order: VoucherOrder, settings: VoucherSettings) -> int | str:
                 "Add the VAT ID in Billbee or correct the VAT mode."
             )
         )
-    rule, tax_type = _TAX_BY_VAT_MODE[order.vat_mode]
-    if settings.bookkeeping_version == "1.0":
-        return tax_type
+    rule = _TAX_BY_VAT_MODE[order.vat_mode]
     return settings.small_business_tax_rule if rule is None else rule
 
 
@@ -289,7 +285,7 @@ def _round_to_total(exact: dict[Decimal, Decimal], target: Decimal) -> dict[Deci
 
 
 def _position(
-    settings: VoucherSettings, tax_key: int | str, rate: Decimal, gross: Decimal
+    settings: VoucherSettings, tax_key: int, rate: Decimal, gross: Decimal
 ) -> dict[str, Any]:
     account = settings.revenue_accounts.get((tax_key, rate))
     if account is None:
@@ -300,14 +296,10 @@ def _position(
             )
             % {"rule": tax_key, "rate": _rate_text(rate)}
         )
-    if settings.bookkeeping_version == "2.0":
-        booking_account = {"accountDatev": {"id": account, "objectName": "AccountDatev"}}
-    else:
-        booking_account = {"accountingType": {"id": account, "objectName": "AccountingType"}}
     return {
         "objectName": "VoucherPos",
         "mapAll": True,
-        **booking_account,
+        "accountDatev": {"id": account, "objectName": "AccountDatev"},
         "taxRate": rate.normalize(),
         "net": False,
         "sumGross": gross,

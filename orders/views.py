@@ -11,12 +11,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django.views.generic import DetailView
 
-from orders import selectors, services
+from orders import extensions, selectors, services
 from orders.billbee_client import BillbeeError
 from orders.forms import BillbeeAccountForm, OrderFilterForm, masked
 from orders.models import BillbeeAccount, Order
 
 ORDERS_PER_PAGE = 50
+MAX_PAGE = 1_000_000  # 50 million orders: further pages exist only in crafted URLs
 
 
 def _account_initial(account: BillbeeAccount | None) -> dict:
@@ -55,6 +56,7 @@ def billbee_account(request: HttpRequest) -> HttpResponse:
         "masked_api_key": masked(account.api_key) if account else "",
         "masked_api_password": masked(account.api_password) if account else "",
         "runs": selectors.sync_runs_recent(account=account) if account else [],
+        "rejections": selectors.sync_rejections_open(account=account) if account else None,
     }
     return render(request, "orders/billbee_account.html", context)
 
@@ -71,10 +73,14 @@ def _sync_now(request: HttpRequest, account: BillbeeAccount | None) -> HttpRespo
 
 
 def _page_number(request: HttpRequest) -> int:
-    try:
-        return max(int(request.GET.get("page", 1)), 1)
-    except ValueError:
+    """The list's page: anything but ASCII digits is the first page, a page beyond any
+    merchant's order count is not found (its offset would overflow the database's LIMIT)."""
+    raw = request.GET.get("page", "")
+    if not (raw.isascii() and raw.isdigit()):  # "²" and "٣" are digits to Python's int()
         return 1
+    if len(raw) > len(str(MAX_PAGE)) or int(raw) > MAX_PAGE:
+        raise Http404(_("There is no such page of orders."))
+    return max(int(raw), 1)
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -95,6 +101,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "has_next": has_next,
         "has_previous": page > 1,
         "query": _query_without_page(request),
+        **extensions.order_list_context(request, rows),
     }
     return render(request, "orders/order_list.html", context)
 

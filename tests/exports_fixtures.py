@@ -8,6 +8,9 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from accounts_mapping.models import AccountAssignment
+from connections.sevdesk_client import CheckAccount as ClientCheckAccount
+from core import ratelimit
+from exports import delivery
 from exports.models import ExportRun
 from exports.services import export_run_create, export_run_execute
 from orders.models import InvoiceDocument, OrderItem
@@ -77,17 +80,71 @@ def invoiced_order(merchant, shop, number: int = 1, **overrides):
     values.update(overrides)
     order = OrderFactory(**values)
     OrderItem.objects.create(
-        merchant=merchant, order=order, position=1, title="Teekanne", quantity=1,
-        total_price=order.total_gross, tax_amount=Decimal("19.00"), tax_index=1,
-    )  # fmt: skip
+        merchant=merchant,
+        order=order,
+        position=1,
+        title="Teekanne",
+        quantity=1,
+        total_price=order.total_gross,
+        tax_amount=Decimal("19.00"),
+        tax_index=1,
+    )
     if order.invoice_number:
-        pdf = pdf_document([(f"Rechnung {order.invoice_number}", 14)], title="Rechnung")
-        document = InvoiceDocument(
-            merchant=merchant, order=order, invoice_number=order.invoice_number,
-            sha256="0" * 64, fetched_at=timezone.now(),
-        )  # fmt: skip
-        document.file.save(f"{order.invoice_number}.pdf", ContentFile(pdf), save=True)
+        invoice_pdf_store(order)
     return order
+
+
+def sevdesk_check_account(account) -> ClientCheckAccount:
+    """A sandbox check account as the sevDesk client reads it."""
+    return ClientCheckAccount(
+        id=account.pk,
+        name=account.name,
+        type=account.type,
+        status=account.status,
+        accounting_number=int(account.accounting_number),
+        is_default=False,
+    )
+
+
+def rate_limits_clear() -> None:
+    """Forget every pause and backoff the clients' shared limiter remembers (per process),
+    and the payment accounts the export keeps for a few minutes."""
+    ratelimit.limiter_reset()
+    delivery._check_accounts_cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    rate_limits_clear()
+    yield
+    rate_limits_clear()
+
+
+@pytest.fixture
+def eager_tasks():
+    """Tasks run where they are sent (the wiring between tasks is under test)."""
+    from billbee_sevdesk.celery import app
+
+    before = {
+        "task_always_eager": app.conf.task_always_eager,
+        "task_eager_propagates": app.conf.task_eager_propagates,
+    }
+    app.conf.update(task_always_eager=True, task_eager_propagates=True)
+    yield
+    app.conf.update(**before)
+
+
+def invoice_pdf_store(order) -> None:
+    """The invoice PDF as the Billbee sync stores it."""
+    pdf = pdf_document([(f"Rechnung {order.invoice_number}", 14)], title="Rechnung")
+    document = InvoiceDocument(
+        merchant=order.merchant,
+        order=order,
+        invoice_number=order.invoice_number,
+        sha256="0" * 64,
+        fetched_at=timezone.now(),
+    )
+    document.file.save(f"{order.invoice_number}.pdf", ContentFile(pdf), save=True)
 
 
 def run_export(connection, *, kind=ExportRun.Kind.SCHEDULED, orders=(), tag=False):

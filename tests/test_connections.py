@@ -1,5 +1,6 @@
 """The connection screens: properties and API tabs, test/save, and the account assignment."""
 
+import datetime
 import json
 import logging
 
@@ -20,6 +21,7 @@ CHECK_ACCOUNTS = [
     {
         "id": "11",
         "objectName": "CheckAccount",
+        "sevClient": {"id": "4711", "objectName": "SevClient"},
         "name": "Geschäftskonto",
         "type": "online",
         "status": "100",
@@ -29,6 +31,7 @@ CHECK_ACCOUNTS = [
     {
         "id": "12",
         "objectName": "CheckAccount",
+        "sevClient": {"id": "4711", "objectName": "SevClient"},
         "name": "PayPal Verrechnung",
         "type": "offline",
         "status": "100",
@@ -38,6 +41,7 @@ CHECK_ACCOUNTS = [
     {
         "id": "13",
         "objectName": "CheckAccount",
+        "sevClient": {"id": "4711", "objectName": "SevClient"},
         "name": "Alt",
         "type": "offline",
         "status": "0",
@@ -278,3 +282,121 @@ def test_the_assignment_tab_says_when_sevdesk_reconciles(member_client, merchant
     page = member_client.get(connection.get_absolute_url() + "?tab=accounts").content.decode()
 
     assert 'id="reconciliation-notice"' in page
+
+
+# --- "Verbindung testen" tests, it does not save -------------------------------------------
+
+
+def test_testing_does_not_make_a_changed_start_date_live(member_client, merchant, sevdesk_http):
+    sevdesk_accepts(sevdesk_http)
+    shop = ShopFactory(merchant=merchant)
+    connection = ConnectionFactory(
+        merchant=merchant, shops=[shop], start_date=datetime.date(2026, 1, 1), name="Hauptshop"
+    )
+
+    response = member_client.post(
+        connection.get_absolute_url(),
+        form_data([shop], start_date="2020-01-01", name="Nur getestet", api_token="",
+                  action="test"),
+    )  # fmt: skip
+
+    assert response.status_code == 200
+    connection.refresh_from_db()
+    assert (connection.start_date, connection.name) == (datetime.date(2026, 1, 1), "Hauptshop")
+    assert connection.status == Connection.Status.OK  # the stored token was tested: recorded
+    page = response.content.decode()
+    assert "Mit sevDesk verbunden" in page and "nichts gespeichert" in page
+    assert 'value="2020-01-01"' in page  # what was typed is still in the form, not saved
+
+
+def test_testing_a_typed_token_records_nothing_on_the_connection(
+    member_client, merchant, sevdesk_http
+):
+    sevdesk_accepts(sevdesk_http)
+    shop = ShopFactory(merchant=merchant)
+    connection = ConnectionFactory(merchant=merchant, shops=[shop])
+    Connection.objects.filter(pk=connection.pk).update(status=Connection.Status.TOKEN_REJECTED)
+    typed = "ffffffffffffffffffffffffffffffff"  # sevDesk refuses it
+
+    member_client.post(connection.get_absolute_url(), form_data([shop], api_token=typed,
+                                                                  action="test"))  # fmt: skip
+
+    connection.refresh_from_db()
+    assert connection.api_token == GOOD_TOKEN
+    assert connection.status == Connection.Status.TOKEN_REJECTED
+    assert connection.checked_at is None
+    assert sevdesk_http.calls[0].request.headers["Authorization"] == typed
+
+
+def test_testing_the_stored_token_records_the_result(member_client, merchant, sevdesk_http):
+    sevdesk_accepts(sevdesk_http, token="another-token-entirely-0000000000")
+    shop = ShopFactory(merchant=merchant)
+    connection = ConnectionFactory(merchant=merchant, shops=[shop])
+
+    member_client.post(connection.get_absolute_url(), form_data([shop], api_token="",
+                                                                  action="test"))  # fmt: skip
+
+    connection.refresh_from_db()
+    assert connection.status == Connection.Status.TOKEN_REJECTED
+    assert connection.checked_at is not None
+
+
+def test_testing_a_new_connection_creates_none(member_client, merchant, sevdesk_http):
+    sevdesk_accepts(sevdesk_http)
+    shop = ShopFactory(merchant=merchant)
+
+    response = member_client.post(
+        reverse("connections:connection_create"), form_data([shop], action="test")
+    )
+
+    assert response.status_code == 200
+    assert not Connection.objects.exists()
+    assert "Mit sevDesk verbunden" in response.content.decode()
+
+
+def test_the_page_script_gets_the_test_result_as_json(member_client, merchant, sevdesk_http):
+    member_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    sevdesk_accepts(sevdesk_http)
+    shop = ShopFactory(merchant=merchant)
+
+    answer = member_client.post(
+        reverse("connections:connection_create"),
+        form_data([shop], action="test"),
+        headers={"accept": "application/json"},
+    ).json()
+
+    assert answer["ok"] is True
+    assert answer["message"] == "Connected to sevDesk (bookkeeping system 2.0)."
+    assert "nothing has been saved" in answer["note"]
+    assert not Connection.objects.exists()
+
+
+def test_a_malformed_typed_token_is_not_sent_to_sevdesk(member_client, merchant, sevdesk_http):
+    member_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    connection = ConnectionFactory(merchant=merchant)
+
+    answer = member_client.post(
+        connection.get_absolute_url(),
+        form_data([], api_token="not-a-token", action="test"),
+        headers={"accept": "application/json"},
+    ).json()
+
+    assert answer["ok"] is False
+    assert "32 characters" in answer["message"]
+    assert len(sevdesk_http.calls) == 0
+
+
+def test_saving_after_a_test_stores_the_token_and_opens_the_account_assignment(
+    member_client, merchant, sevdesk_http
+):
+    sevdesk_accepts(sevdesk_http)
+    shop = ShopFactory(merchant=merchant)
+    connection = ConnectionFactory(merchant=merchant, shops=[shop], api_token="f" * 32)
+    url = connection.get_absolute_url()
+    member_client.post(url, form_data([shop], action="test"))
+
+    response = member_client.post(url, form_data([shop], action="save"))
+
+    connection.refresh_from_db()
+    assert connection.api_token == GOOD_TOKEN
+    assert response["Location"] == f"{url}?tab=accounts"

@@ -6,12 +6,18 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone, translation
 
+from accounts_mapping.services import Assignment, account_assignments_save
 from connections.models import Connection
-from exports import services
+from exports import delivery, services
 from exports.models import ExportRun, OrderExport
 from sandbox.sevdesk.models import Voucher, VoucherPayment
 from sandbox.sevdesk.services import fault_inject
-from tests.exports_fixtures import PAYPAL, invoiced_order, run_export
+from tests.exports_fixtures import (
+    invoiced_order,
+    rate_limits_clear,
+    run_export,
+    sevdesk_check_account,
+)
 
 
 def vouchers(account):
@@ -138,7 +144,7 @@ def test_an_internal_server_error_is_retried_and_then_succeeds(
     assert vouchers(sevdesk_account).count() == 1
 
 
-def test_a_sevdesk_outage_stops_the_run_after_a_few_orders(
+def test_a_sevdesk_outage_pauses_the_connection_after_a_few_orders(
     connection, merchant, shop, sevdesk_account
 ):
     for number in range(1, 6):
@@ -147,9 +153,12 @@ def test_a_sevdesk_outage_stops_the_run_after_a_few_orders(
 
     run = run_export(connection)
 
-    assert run.status == ExportRun.Status.STOPPED
-    assert OrderExport.objects.filter(status=OrderExport.Status.RETRY).count() == 3
-    assert OrderExport.objects.count() == 3  # the other two were not even tried
+    assert run.status == ExportRun.Status.FINISHED  # every order was handed out and counted
+    assert OrderExport.objects.filter(attempt_count=1).count() == 3
+    # the other two were set aside without an attempt while the connection pauses
+    assert OrderExport.objects.filter(attempt_count=0, status=OrderExport.Status.RETRY).count() == 2
+    connection.refresh_from_db()
+    assert connection.is_paused
 
 
 def test_a_worker_killed_between_voucher_and_payment_ends_with_one_of_each(
@@ -161,7 +170,7 @@ def test_a_worker_killed_between_voucher_and_payment_ends_with_one_of_each(
         raise SystemExit("worker killed")
 
     with monkeypatch.context() as patch:
-        patch.setattr(services, "payment_book", killed)
+        patch.setattr(delivery, "payment_book", killed)
         with pytest.raises(SystemExit):
             run_export(connection)
     export = OrderExport.objects.get(order=order)
@@ -182,14 +191,14 @@ def test_a_worker_killed_right_after_booking_does_not_book_again(
     connection, merchant, shop, sevdesk_account, monkeypatch
 ):
     order = invoiced_order(merchant, shop)
-    real_payment_book = services.payment_book
+    real_payment_book = delivery.payment_book
 
     def book_then_die(**kwargs):
         real_payment_book(**kwargs)
         raise SystemExit("worker killed")
 
     with monkeypatch.context() as patch:
-        patch.setattr(services, "payment_book", book_then_die)
+        patch.setattr(delivery, "payment_book", book_then_die)
         with pytest.raises(SystemExit):
             run_export(connection)
     OrderExport.objects.filter(order=order).update(claimed_at=timezone.now() - timedelta(hours=2))
@@ -200,7 +209,9 @@ def test_a_worker_killed_right_after_booking_does_not_book_again(
     assert payments(sevdesk_account).count() == 1
 
 
-def test_the_same_task_delivered_twice_exports_once(connection, merchant, shop, sevdesk_account):
+def test_the_same_task_delivered_twice_exports_once(
+    connection, merchant, shop, sevdesk_account, eager_tasks
+):
     from exports.tasks import run_connection, run_manual
 
     order = invoiced_order(merchant, shop)
@@ -243,15 +254,16 @@ def test_a_rejected_token_stops_everything_until_it_is_changed(
     connection.refresh_from_db()
     assert connection.status == Connection.Status.TOKEN_REJECTED
     assert connection.token_rejected_at is not None
-    assert run.status == ExportRun.Status.STOPPED
+    assert (run.status, run.failed) == (ExportRun.Status.FINISHED, 2)
     export = OrderExport.objects.get(order=first)
-    assert export.status == OrderExport.Status.NEEDS_ACTION
+    assert export.status == OrderExport.Status.RETRY
+    assert export.problem == OrderExport.Problem.AUTHENTICATION
     assert (
         german(export.message)
         == "Bestellung konnte nicht exportiert werden: Authentication required"
     )
     sent = len(sandbox_http.sent)
-    run_export(connection)
+    assert run_export(connection).status == ExportRun.Status.STOPPED
     run_export(connection, kind=ExportRun.Kind.MANUAL, orders=[first])
     assert len(sandbox_http.sent) == sent  # nothing more with that token
 
@@ -262,23 +274,28 @@ def test_a_rejected_token_stops_everything_until_it_is_changed(
     assert OrderExport.objects.get(order=first).status == OrderExport.Status.PENDING
 
 
-def test_a_rate_limit_is_waited_out(connection, merchant, shop, sevdesk_account, monkeypatch):
+def test_a_rate_limit_defers_the_export_without_sleeping_or_using_an_attempt(
+    connection, merchant, shop, sevdesk_account
+):
     order = invoiced_order(merchant, shop)
-    slept = []
-    monkeypatch.setattr(services.time, "sleep", slept.append)
     fault_inject(
         account=sevdesk_account, kind="http_429", retry_after=2, path_contains="saveVoucher"
     )
 
     run_export(connection)
 
-    assert slept == [2]
+    export = OrderExport.objects.get(order=order)
+    assert (export.status, export.attempt_count) == (OrderExport.Status.RETRY, 0)
+    assert 0 < (export.next_attempt_at - timezone.now()).total_seconds() <= 2
+    OrderExport.objects.filter(pk=export.pk).update(next_attempt_at=timezone.now())
+    rate_limits_clear()
+    run_export(connection)
     assert OrderExport.objects.get(order=order).status == OrderExport.Status.PAID
     assert vouchers(sevdesk_account).count() == 1
 
 
 def test_without_an_assigned_account_the_voucher_stays_open_until_one_is_assigned(
-    connection, merchant, shop, sevdesk_account, offline_account
+    connection, merchant, shop, sevdesk_account, offline_account, django_capture_on_commit_callbacks
 ):
     order = invoiced_order(merchant, shop, payment_method=31)  # credit card: not assigned
 
@@ -287,7 +304,12 @@ def test_without_an_assigned_account_the_voucher_stays_open_until_one_is_assigne
     assert export.status == OrderExport.Status.VOUCHER_CREATED
     assert export.problem == OrderExport.Problem.NO_ACCOUNT
     assert not payments(sevdesk_account).exists()
-    connection.account_assignments.filter(payment_method=PAYPAL).update(payment_method=31)
+    with django_capture_on_commit_callbacks(execute=True):
+        account_assignments_save(
+            connection=connection,
+            assignments=[Assignment(payment_method=31, check_account_id=offline_account.pk)],
+            accounts=[sevdesk_check_account(offline_account)],
+        )
     run_export(connection)
 
     export.refresh_from_db()

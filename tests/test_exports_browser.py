@@ -24,7 +24,8 @@ TOKEN = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0"
 
 
 def worker_thread(run_id: int) -> None:
-    """Stands in for the Celery worker: picks the run up a moment later, as a worker would."""
+    """Stands in for the Celery worker: picks the run up a moment later, as a worker would
+    (the run's one task per order runs where it is sent: `eager_tasks`)."""
 
     def work():
         time.sleep(1)
@@ -37,7 +38,7 @@ def worker_thread(run_id: int) -> None:
 
 
 def test_merchant_exports_chosen_orders_with_the_tag_and_watches_them_arrive(
-    browser_page, settings, membership, monkeypatch
+    browser_page, settings, membership, monkeypatch, eager_tasks
 ):
     page, base_url = browser_page
     settings.BILLBEE_API_BASE_URL = f"{base_url}/sandbox/billbee/api/v1"

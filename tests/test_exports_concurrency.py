@@ -10,7 +10,13 @@ from django.db import connection as db_connection
 from django.db import connections
 
 from exports.models import ExportRun, OrderExport
-from exports.services import ExportContext, _run_orders, export_run_create, export_run_execute
+from exports.models import ExportRun as Run
+from exports.services import (
+    _run_exports,
+    export_deliver_by_id,
+    export_run_create,
+    export_run_execute,
+)
 from sandbox.sevdesk.models import Voucher, VoucherPayment
 from tests.exports_fixtures import invoiced_order
 
@@ -62,12 +68,14 @@ def test_even_without_the_run_lease_claims_keep_two_workers_apart(
     connection, merchant, shop, sevdesk_account
 ):
     orders = [invoiced_order(merchant, shop, number) for number in range(1, 9)]
-    runs = [export_run_create(connection=connection, kind=ExportRun.Kind.SCHEDULED) for _ in "ab"]
+    run = export_run_create(connection=connection, kind=Run.Kind.SCHEDULED)
+    export_ids = _run_exports(connection, run)
 
+    # Every task delivered twice, to two workers at once.
     in_parallel(
         *(
-            lambda run=run: _run_orders(ExportContext(connection=connection, run=run), run, None)
-            for run in runs
+            lambda: [export_deliver_by_id(export_id=export_id) for export_id in export_ids]
+            for _ in "ab"
         )
     )
 

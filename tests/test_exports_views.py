@@ -38,7 +38,13 @@ def test_choosing_orders_asks_for_the_connection_and_the_tag_first(
 
 
 def test_confirming_starts_a_background_run_and_shows_its_progress(
-    english, connection, merchant, shop, django_capture_on_commit_callbacks, monkeypatch
+    english,
+    connection,
+    merchant,
+    shop,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
+    eager_tasks,
 ):
     order = invoiced_order(merchant, shop)
     queued = []

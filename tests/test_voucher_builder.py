@@ -39,17 +39,6 @@ SETTINGS_2_0 = VoucherSettings(
         (11, D("0")): SMALL_BUSINESS,
     },
 )
-SETTINGS_1_0 = VoucherSettings(
-    bookkeeping_version="1.0",
-    voucher_date_basis="invoice",
-    revenue_accounts={
-        ("default", D("19")): REVENUE_19,
-        ("default", D("7")): REVENUE_7,
-        ("eu", D("0")): INTRA_EU,
-        ("noteu", D("0")): EXPORT,
-        ("ss", D("0")): SMALL_BUSINESS,
-    },
-)
 
 
 def item(gross: str, rate: str) -> VoucherLine:
@@ -342,39 +331,22 @@ def test_an_adjustment_is_split_like_shipping_and_rated_lines_stay_at_their_rate
 # --- Variants of the head ------------------------------------------------------------------
 
 
-def test_bookkeeping_1_0_uses_tax_type_and_accounting_types():
+def test_bookkeeping_2_0_uses_tax_rules_and_datev_accounts():
     order = make_order(lines=(item("119.00", "19"), item("10.70", "7")), total_gross=D("129.70"))
 
-    payload_2_0 = build(order, SETTINGS_2_0)
-    payload_1_0 = build(order, SETTINGS_1_0)
+    payload = build(order, SETTINGS_2_0)
 
-    assert payload_2_0["voucher"]["taxRule"] == {"id": "1", "objectName": "TaxRule"}
-    assert "taxType" not in payload_2_0["voucher"]
-    assert payload_1_0["voucher"]["taxType"] == "default"
-    assert "taxRule" not in payload_1_0["voucher"]
-    assert payload_1_0["voucherPosSave"] == [
-        position(REVENUE_19, "19", "119.00", kind="accountingType"),
-        position(REVENUE_7, "7", "10.70", kind="accountingType"),
-    ]
-    assert [p["accountDatev"]["id"] for p in payload_2_0["voucherPosSave"]] == [8400, 8300]
+    assert payload["voucher"]["taxRule"] == {"id": "1", "objectName": "TaxRule"}
+    assert "taxType" not in payload["voucher"]
+    assert [p["accountDatev"]["id"] for p in payload["voucherPosSave"]] == [8400, 8300]
 
 
-@pytest.mark.parametrize(
-    ("vat_mode", "tax_type", "account"),
-    [(1, "ss", SMALL_BUSINESS), (2, "eu", INTRA_EU), (3, "noteu", EXPORT)],
-)
-def test_bookkeeping_1_0_maps_the_tax_free_modes_onto_tax_types(vat_mode, tax_type, account):
-    order = make_order(
-        vat_mode=vat_mode,
-        customer_vat_id="ATU12345678",
-        lines=(item("50.00", "0"),),
-        total_gross=D("50.00"),
+def test_bookkeeping_1_0_is_refused():
+    settings = VoucherSettings(
+        bookkeeping_version="1.0", voucher_date_basis="invoice", revenue_accounts={}
     )
-
-    payload = build(order, SETTINGS_1_0)
-
-    assert payload["voucher"]["taxType"] == tax_type
-    assert payload["voucherPosSave"] == [position(account, "0", "50.00", kind="accountingType")]
+    with pytest.raises(ValueError, match="unsupported bookkeeping system"):
+        build(make_order(), settings)
 
 
 @pytest.mark.parametrize(

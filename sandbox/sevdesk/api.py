@@ -68,7 +68,7 @@ def _authenticated_account(request: HttpRequest) -> SandboxAccount:
 
 def _serve(request: HttpRequest, account: SandboxAccount, call: Callable) -> HttpResponse:
     """Run the handler under the first fault plan of this account that matches the path."""
-    plan = services.fault_claim(account=account, path=request.path)
+    plan = services.fault_claim(account=account, path=request.path, body=request.body)
     if plan and plan.kind == FaultPlan.Kind.LATENCY:
         time.sleep(plan.latency_ms / 1000)
     elif plan and plan.kind != FaultPlan.Kind.LOSE_RESPONSE:

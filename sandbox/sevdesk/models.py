@@ -2,7 +2,8 @@
 what the exporter really sent.
 
 Sandbox accounts are not merchant data: they stand for sevDesk itself, so they do not inherit
-``MerchantOwned``. A merchant's connection only knows a sandbox account by its token.
+``MerchantOwned``. A merchant's connection only knows a sandbox account by its token; the
+sandbox pages show an account only to the members of its ``owner``.
 """
 
 import secrets
@@ -33,6 +34,16 @@ class SandboxAccount(models.Model):
         default=BookkeepingVersion.V2,
     )
     small_business = models.BooleanField(_("small business (§19 UStG)"), default=False)
+    # The merchant account whose members see this account (and its credentials) on the
+    # sandbox pages; empty for accounts made on the command line, which only staff see (admin).
+    owner = models.ForeignKey(
+        "merchants.MerchantAccount",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
     created = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -367,6 +378,12 @@ class FaultPlan(AccountScoped):
         max_length=200,
         blank=True,
         help_text=_("e.g. saveVoucher; empty for every request"),
+    )
+    body_contains = models.CharField(
+        _("only requests whose body contains"),
+        max_length=200,
+        blank=True,
+        help_text=_("e.g. an invoice number, to make one order's voucher fail"),
     )
 
     class Meta:

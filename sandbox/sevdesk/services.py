@@ -87,6 +87,7 @@ def fault_inject(
     retry_after: int = 1,
     latency_ms: int = 0,
     path_contains: str = "",
+    body_contains: str = "",
 ) -> FaultPlan:
     if kind not in FaultPlan.Kind.values:
         raise ValueError(f"unknown fault kind {kind!r}")
@@ -97,6 +98,7 @@ def fault_inject(
         retry_after=retry_after,
         latency_ms=latency_ms,
         path_contains=path_contains,
+        body_contains=body_contains,
     )
 
 
@@ -105,7 +107,7 @@ def faults_clear(*, account: SandboxAccount) -> int:
     return deleted
 
 
-def fault_claim(*, account: SandboxAccount, path: str) -> FaultPlan | None:
+def fault_claim(*, account: SandboxAccount, path: str, body: bytes = b"") -> FaultPlan | None:
     """Take one turn of the oldest fault plan matching this path, or None.
 
     The conditional UPDATE makes two concurrent requests unable to use the same last turn.
@@ -113,6 +115,8 @@ def fault_claim(*, account: SandboxAccount, path: str) -> FaultPlan | None:
     candidates = FaultPlan.objects.filter(account=account, remaining__gt=0).order_by("id")
     for plan in candidates:
         if plan.path_contains and plan.path_contains not in path:
+            continue
+        if plan.body_contains and plan.body_contains.encode() not in body:
             continue
         claimed = FaultPlan.objects.filter(pk=plan.pk, remaining__gt=0).update(
             remaining=F("remaining") - 1

@@ -1,0 +1,7 @@
+"""Signals of the account assignment, for the apps that build on it."""
+
+from django.dispatch import Signal
+
+# Sent (on commit) when a connection's assignments were saved; exports resume the payments
+# that waited for an account.
+assignments_changed = Signal()  # sender=AccountAssignment, connection=<Connection>

@@ -1,0 +1,1025 @@
+"""The delivery of one export: one Billbee document booked into sevDesk, exactly once.
+
+A delivery is one Celery task (`exports.export_order`) working on one `OrderExport` row, as
+saleor delivers one `EventDelivery` per task. Exactly once, by construction:
+
+- **Identity.** A `Booking` row per (sevDesk account, Billbee document) under a unique
+  constraint: a second connection booking into the same sevDesk account is refused before
+  anything is sent.
+- **Claims.** The row is taken with a conditional UPDATE that must affect one row, so two
+  workers (or a task delivered twice) never work on it at once; a claim expires after the
+  task's hard time limit, and the reaper hands it on.
+- **Frozen payload.** When the save is first sent, description, voucher date, gross, currency
+  and the payload (with its hash) are committed on the row. A retry resends exactly that
+  (with a fresh upload of the PDF), never a payload rebuilt from a mirror that has changed.
+- **Verified adoption.** When an earlier save may have reached sevDesk (timeout, lost
+  answer, killed worker), sevDesk is searched by the frozen description within the frozen
+  date, through every page; only a voucher whose description, gross and date all match is
+  adopted. Two or more, or a mismatch: "needs action" with the sevDesk ids, nothing sent.
+- **Finish what was started.** Once a save was sent, the delivery goes on whatever the order's
+  state is now; an invoice changed after its voucher exists gets "needs action", never a
+  second voucher.
+- **Every retry ends.** Temporary failures back off (Celery countdown, next time on the row)
+  and give up after `MAX_ATTEMPTS` with the last error in the merchant's words.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+import requests
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext as _
+
+from accounts_mapping.models import AccountAssignment
+from connections.models import TOKEN_REJECTED_MESSAGE, Connection
+from connections.services import TOKEN_RECHECK_AFTER, sevdesk_client_for
+from connections.sevdesk_client import (
+    CheckAccount,
+    SevdeskAuthenticationFailed,
+    SevdeskClient,
+    SevdeskError,
+    SevdeskRateLimited,
+    SevdeskRejected,
+    SevdeskTemporaryError,
+    VoucherSummary,
+    encode_json,
+)
+from core.crypto import SecretUnreadable
+from core.ratelimit import secret_digest
+from exports import messages
+from exports.mapping import berlin_date, voucher_order_from
+from exports.models import Booking, CustomerContact, ExportAttempt, ExportRun, OrderExport
+from exports.payments import PaymentAccountNotAllowed, payment_book
+from exports.selectors import claim_stale_after, eligibility
+from exports.voucher_builder import VoucherNotBuildable, VoucherSettings, build_voucher
+from orders.billbee_client import BillbeeError, BillbeeRateLimited, BillbeeTemporaryError
+from orders.enums import payment_type_name
+from orders.models import BillbeeAccount, Order
+from orders.services import InvoiceNotAvailable, billbee_client_for, invoice_pdf_fetch
+
+logger = logging.getLogger(__name__)
+
+CENT = Decimal("0.01")
+SEVDESK_TAG = "sevDesk"
+VOUCHER_PAID = 1000
+# Attempts (claims that reached the remote side) before an export gives up; the delays after
+# attempts 1..7 add up to about 22 hours, so a day-long sevDesk outage is ridden out.
+MAX_ATTEMPTS = 8
+RETRY_DELAYS = (60, 300, 900, 3600, 10800, 21600, 43200)
+# Distinct orders failing with 5xx/timeouts within a minute that make an outage.
+OUTAGE_ORDERS = 3
+OUTAGE_WINDOW = datetime.timedelta(minutes=1)
+OUTAGE_PAUSES = (60, 120, 300, 600, 1800)
+
+
+CHECK_ACCOUNTS_TTL = 300
+_check_accounts_cache: dict[tuple[int, str], tuple[float, list[CheckAccount]]] = {}
+
+
+def document_key(order: Order) -> str:
+    """The Billbee document an order export books: the order's invoice."""
+    return f"invoice:{order.billbee_id}"
+
+
+class CountingSession(requests.Session):
+    """Counts the HTTP requests sent, for the export log and the benchmark."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def request(self, *args, **kwargs):
+        self.count += 1
+        return super().request(*args, **kwargs)
+
+
+@dataclass
+class ExportContext:
+    """What one run knows and fetches at most once: clients, accounts, revenue accounts."""
+
+    connection: Connection
+    run: ExportRun | None = None
+    tag: bool = False
+    manual: bool = False
+    session: CountingSession = field(default_factory=CountingSession)
+    _sevdesk: SevdeskClient | None = None
+    _check_accounts: list[CheckAccount] | None = None
+    _voucher_settings: VoucherSettings | None = None
+
+    @property
+    def sevdesk(self) -> SevdeskClient:
+        if self._sevdesk is None:
+            self._sevdesk = sevdesk_client_for(
+                token=self.connection.api_token, session=self.session
+            )
+        return self._sevdesk
+
+    def check_accounts(self) -> list[CheckAccount]:
+        """The token's payment accounts, read at most every few minutes per process: every
+        payment is checked against a list no older than that (offline and active only)."""
+        if self._check_accounts is None:
+            key = (self.connection.pk, secret_digest(self.connection.api_token))
+            cached = _check_accounts_cache.get(key)
+            if cached is None or cached[0] < time.monotonic():
+                cached = (time.monotonic() + CHECK_ACCOUNTS_TTL, self.sevdesk.list_check_accounts())
+                _check_accounts_cache[key] = cached
+            self._check_accounts = cached[1]
+        return self._check_accounts
+
+    def sevdesk_client_id(self) -> int:
+        """The sevDesk account the token books into, read once and kept on the connection."""
+        if self.connection.sevdesk_client_id is None:
+            client_id = self.sevdesk.sev_client_id()
+            Connection.objects.filter(pk=self.connection.pk).update(sevdesk_client_id=client_id)
+            self.connection.sevdesk_client_id = client_id
+        return self.connection.sevdesk_client_id
+
+    def voucher_settings(self) -> VoucherSettings:
+        if self._voucher_settings is None:
+            self._voucher_settings = voucher_settings_for(
+                connection=self.connection, client=self.sevdesk
+            )
+        return self._voucher_settings
+
+
+# --- Revenue accounts ----------------------------------------------------------------------
+
+# Preferred booking accounts per (tax rule, rate), SKR04 and SKR03 (sevdesk-api.md); the
+# merchant's tax adviser may choose others in sevDesk, which guidance then offers first.
+PREFERRED_REVENUE_ACCOUNTS = {
+    (1, Decimal(19)): ("4400", "8400"),
+    (1, Decimal(7)): ("4300", "8300"),
+    (1, Decimal(0)): ("4200", "8200", "8195"),
+    (3, Decimal(0)): ("4125", "8125"),
+    (2, Decimal(0)): ("4120", "8120"),
+    (11, Decimal(0)): ("4200", "8195", "8200"),
+    (17, Decimal(0)): ("4320", "8320"),
+}
+
+
+def _guidance_cached(*, connection: Connection, client: SevdeskClient) -> list[dict]:
+    """sevDesk's revenue guidance, fetched once per connection and kept on it."""
+    if not connection.revenue_guidance:
+        connection.revenue_guidance = [
+            {
+                "id": account.account_datev_id,
+                "number": account.account_number,
+                "name": account.name,
+                "rates_by_rule": [
+                    [rule, [str(r) for r in rates]] for rule, rates in account.rates_by_rule
+                ],
+            }
+            for account in client.revenue_guidance()
+        ]
+        connection.save(update_fields=["revenue_guidance", "updated_at"])
+    return connection.revenue_guidance
+
+
+def revenue_accounts_from(guidance: list[dict]) -> dict[tuple[int, Decimal], int]:
+    """(tax rule, rate) → AccountDatev id: the preferred account when allowed, else the first."""
+    choices: dict[tuple[int, Decimal], list[dict]] = {}
+    for account in guidance:
+        for rule, rates in account["rates_by_rule"]:
+            for rate in rates:
+                choices.setdefault((int(rule), Decimal(rate)), []).append(account)
+    mapping = {}
+    for key, accounts in choices.items():
+        preferred = PREFERRED_REVENUE_ACCOUNTS.get(key, ())
+        ranked = sorted(
+            accounts,
+            key=lambda a: preferred.index(a["number"]) if a["number"] in preferred else 99,
+        )
+        mapping[key] = int(ranked[0]["id"])
+    return mapping
+
+
+def voucher_settings_for(*, connection: Connection, client: SevdeskClient) -> VoucherSettings:
+    if connection.bookkeeping_version != "2.0":
+        raise VoucherNotBuildable(
+            _(
+                "Your sevDesk account uses bookkeeping system %(version)s; exports support "
+                "sevDesk's current bookkeeping system 2.0 only."
+            )
+            % {"version": connection.bookkeeping_version or "?"}
+        )
+    accounts = revenue_accounts_from(_guidance_cached(connection=connection, client=client))
+    small_business_rule = 11 if any(rule == 11 for rule, _rate in accounts) else 1
+    return VoucherSettings(
+        bookkeeping_version="2.0",
+        voucher_date_basis=connection.voucher_date_basis,
+        revenue_accounts=accounts,
+        small_business_tax_rule=small_business_rule,
+    )
+
+
+# --- Recording outcomes --------------------------------------------------------------------
+
+
+class ClaimLost(Exception):
+    """Another worker took over this export (our claim had expired): stop writing to it."""
+
+
+class Deferred(Exception):
+    """Not now, and not this attempt's fault (rate limit, paused connection): no attempt used."""
+
+    def __init__(self, until: datetime.datetime, message, hint=""):
+        super().__init__(str(message))
+        self.until = until
+        self.message = message
+        self.hint = hint
+
+
+class NeedsAction(Exception):
+    """Stop and ask the merchant: the facts are in the message; nothing more is sent."""
+
+    def __init__(self, problem: str, message, hint=""):
+        super().__init__(str(message))
+        self.problem = problem
+        self.message = message
+        self.hint = hint
+
+
+def _save(export: OrderExport, **values) -> None:
+    """Commit facts about one export at once (autocommit), while we still hold its claim."""
+    rows = OrderExport.objects.filter(pk=export.pk)
+    if export.claim_token:
+        rows = rows.filter(claim_token=export.claim_token)
+    if rows.update(**values, updated_at=timezone.now()) != 1:
+        raise ClaimLost(f"export {export.pk} was claimed by another worker")
+    for name, value in values.items():
+        setattr(export, name, value)
+
+
+def _finish(
+    export: OrderExport,
+    status: str,
+    message,
+    *,
+    problem: str = "",
+    hint="",
+    next_attempt_at=None,
+) -> None:
+    _save(
+        export,
+        status=status,
+        message=str(message),
+        problem=problem,
+        hint=str(hint),
+        next_attempt_at=next_attempt_at,
+        claim_token="",
+        claimed_at=None,
+        exported_at=timezone.now() if status in OrderExport.FINISHED else export.exported_at,
+    )
+
+
+def retry_delay(attempt: int) -> float | None:
+    """Seconds until the next attempt after `attempt` failed (with jitter); None: give up."""
+    if attempt >= MAX_ATTEMPTS:
+        return None
+    delays = getattr(settings, "EXPORT_RETRY_DELAYS", None) or RETRY_DELAYS
+    base = delays[max(min(attempt, len(delays)), 1) - 1]
+    return base * random.uniform(0.9, 1.1)
+
+
+# --- Claiming ------------------------------------------------------------------------------
+
+
+def export_for(*, connection: Connection, order: Order) -> OrderExport:
+    """The one export row of this pair; concurrent creators end up with the same row."""
+    try:
+        with transaction.atomic():
+            export, _created = OrderExport.objects.get_or_create(
+                connection=connection, order=order, defaults={"merchant": connection.merchant}
+            )
+    except IntegrityError:
+        export = OrderExport.objects.get(connection=connection, order=order)
+    return export
+
+
+def export_claim(*, export: OrderExport) -> bool:
+    """Take the export for this worker; False when another worker has it or it is finished."""
+    now = timezone.now()
+    token = str(uuid.uuid4())
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    claimable = (Q(status__in=OrderExport.WORK_TO_DO) & due) | Q(
+        status=OrderExport.Status.IN_PROGRESS, claimed_at__lt=now - claim_stale_after()
+    )
+    claimed = (
+        OrderExport.objects.filter(pk=export.pk)
+        .filter(claimable)
+        .update(
+            status=OrderExport.Status.IN_PROGRESS,
+            claimed_at=now,
+            claim_token=token,
+            attempt_count=F("attempt_count") + 1,
+            updated_at=now,
+        )
+    )
+    if claimed != 1:
+        return False
+    export.refresh_from_db()
+    return True
+
+
+# --- Before a claim: what needs no attempt -------------------------------------------------
+
+
+def _settle_without_attempt(context: ExportContext, export: OrderExport) -> bool:
+    """Record why the export does not go now, without claiming it; True if it does not go.
+
+    Waiting for an invoice or a payment date, not eligible (for a fresh export), a rejected
+    token or a paused connection: none of these uses an attempt or writes an attempt row.
+    """
+    connection, order = context.connection, export.order
+    if export.status in OrderExport.FINISHED:
+        return True
+    if connection.token_rejected_at:
+        _park(
+            export,
+            problem=OrderExport.Problem.AUTHENTICATION,
+            message=messages.AUTHENTICATION_REQUIRED,
+            hint=messages.AUTHENTICATION_HINT,
+        )
+        return True
+    if connection.is_paused:
+        _park(
+            export,
+            problem=OrderExport.Problem.TEMPORARY,
+            message=connection.pause_reason,
+            hint="",
+            until=connection.paused_until,
+        )
+        return True
+    if export.voucher_save_sent_at is not None:
+        return False  # once a save was sent, finish it whatever the order's state now
+    failed = [
+        reason.text
+        for reason in eligibility(connection=connection, order=order)
+        if not reason.ok and reason.rule in {"shop", "state", "start_date"}
+    ]
+    if failed:
+        _park(
+            export,
+            status=OrderExport.Status.SKIPPED,
+            problem=OrderExport.Problem.NOT_ELIGIBLE,
+            message=messages.NOT_ELIGIBLE % {"rules": "; ".join(failed)},
+        )
+        return True
+    if not order.has_invoice:
+        _park(
+            export,
+            status=OrderExport.Status.SKIPPED,
+            problem=OrderExport.Problem.WAITING_FOR_INVOICE,
+            message=messages.NO_INVOICE_DATE if context.manual else messages.WAITING_FOR_INVOICE,
+            hint=messages.NO_INVOICE_HINT,
+        )
+        return True
+    if order.paid_at is None:
+        _park(
+            export,
+            status=OrderExport.Status.SKIPPED,
+            problem=OrderExport.Problem.WAITING_FOR_PAYMENT,
+            message=messages.NO_PAYMENT_DATE if context.manual else messages.WAITING_FOR_PAYMENT,
+            hint=messages.NO_PAYMENT_DATE_HINT,
+        )
+        return True
+    return False
+
+
+def _park(export, *, problem, message, hint="", status=OrderExport.Status.RETRY, until=None):
+    """Set an unclaimed export aside (only if nobody works on it right now)."""
+    OrderExport.objects.filter(pk=export.pk).exclude(
+        status__in=[OrderExport.Status.IN_PROGRESS, *OrderExport.FINISHED]
+    ).update(
+        status=status,
+        problem=problem,
+        message=str(message),
+        hint=str(hint),
+        next_attempt_at=until,
+        updated_at=timezone.now(),
+    )
+    export.refresh_from_db()
+
+
+# --- One export ----------------------------------------------------------------------------
+
+
+def export_deliver(*, context: ExportContext, export: OrderExport) -> OrderExport:
+    """Deliver one export as far as it can go now; record where it ended and why."""
+    if _settle_without_attempt(context, export):
+        if context.tag and export.status in OrderExport.FINISHED:
+            _tag(context, export, export.order)
+        return export
+    if not export_claim(export=export):
+        return export
+    before = context.session.count
+    attempt = ExportAttempt.objects.create(
+        export=export, run=context.run, started_at=timezone.now()
+    )
+    error: Exception | None = None
+    try:
+        _deliver_steps(context, export, export.order)
+        _connection_healthy(context.connection)
+        if context.tag:
+            _tag(context, export, export.order)
+    except ClaimLost:
+        logger.warning("export %s: claim lost to another worker; leaving it to them", export.pk)
+    except Exception as caught:
+        error = caught
+        _record_failure(context, export, caught)
+    finally:
+        _attempt_close(context, export, attempt, error, context.session.count - before)
+    return export
+
+
+def _attempt_close(context, export, attempt, error, requests_sent: int) -> None:
+    OrderExport.objects.filter(pk=export.pk).update(
+        request_count=F("request_count") + requests_sent
+    )
+    export.refresh_from_db()
+    attempt.finished_at = timezone.now()
+    attempt.status_after = export.status
+    attempt.message = export.message
+    attempt.request_count = requests_sent
+    if isinstance(error, SevdeskError | BillbeeError):
+        attempt.http_status = getattr(error, "status", None)
+        attempt.response_excerpt = (getattr(error, "excerpt", "") or "")[:300]
+    attempt.temporary = isinstance(error, SevdeskTemporaryError | BillbeeTemporaryError)
+    attempt.save()
+    if isinstance(error, SoftTimeLimitExceeded):
+        logger.warning("export %s: soft time limit reached; ended cleanly", export.pk)
+
+
+def _record_failure(context: ExportContext, export: OrderExport, error: Exception) -> None:
+    """Map what went wrong onto the export's state; a claimed export never stays in progress."""
+    connection = context.connection
+    if isinstance(error, SecretUnreadable):
+        _finish(
+            export,
+            OrderExport.Status.NEEDS_ACTION,
+            error,
+            problem=OrderExport.Problem.AUTHENTICATION,
+            hint=messages.AUTHENTICATION_HINT,
+        )
+    elif isinstance(error, SevdeskAuthenticationFailed):
+        connection_token_rejected(connection)
+        _unuse_attempt(export)
+        _finish(
+            export,
+            OrderExport.Status.RETRY,
+            messages.AUTHENTICATION_REQUIRED,
+            problem=OrderExport.Problem.AUTHENTICATION,
+            hint=messages.AUTHENTICATION_HINT,
+        )
+    elif isinstance(error, SevdeskRateLimited | Deferred | BillbeeRateLimited):
+        _deferred(export, error)
+    elif isinstance(error, SevdeskTemporaryError | BillbeeTemporaryError | SoftTimeLimitExceeded):
+        message = (
+            messages.INTERRUPTED
+            if isinstance(error, SoftTimeLimitExceeded)
+            else messages.INTERNAL_SERVER_ERROR
+        )
+        _temporary_failure(export, message, str(error))
+        if not isinstance(error, SoftTimeLimitExceeded):
+            _outage_check(connection)
+    elif isinstance(error, NeedsAction):
+        _finish(
+            export,
+            OrderExport.Status.NEEDS_ACTION,
+            error.message,
+            problem=error.problem,
+            hint=error.hint,
+        )
+    elif isinstance(
+        error,
+        SevdeskRejected
+        | VoucherNotBuildable
+        | PaymentAccountNotAllowed
+        | BillbeeError
+        | InvoiceNotAvailable,
+    ):
+        _finish(
+            export,
+            OrderExport.Status.NEEDS_ACTION,
+            messages.REJECTED % {"message": getattr(error, "message", None) or str(error)},
+            problem=_problem_of(error),
+            hint=messages.REJECTED_HINT,
+        )
+    else:
+        logger.error(
+            "export %s of order %s failed unexpectedly", export.pk, export.order_id, exc_info=error
+        )
+        _finish(
+            export,
+            OrderExport.Status.NEEDS_ACTION,
+            messages.INTERNAL_ERROR,
+            problem=OrderExport.Problem.INTERNAL,
+        )
+
+
+def _unuse_attempt(export: OrderExport) -> None:
+    """A rate limit or a rejected token is not the order's fault: the attempt does not count."""
+    OrderExport.objects.filter(pk=export.pk, attempt_count__gt=0).update(
+        attempt_count=F("attempt_count") - 1
+    )
+    export.attempt_count = max(export.attempt_count - 1, 0)
+
+
+def _deferred(export: OrderExport, error: Exception) -> None:
+    if isinstance(error, Deferred):
+        until, message, hint = error.until, error.message, error.hint
+    else:
+        wait = getattr(error, "retry_after", None) or 60
+        until = timezone.now() + datetime.timedelta(seconds=wait)
+        message = (
+            messages.BILLBEE_RATE_LIMITED
+            if isinstance(error, BillbeeRateLimited)
+            else messages.TOO_MANY_REQUESTS
+        )
+        hint = messages.RATE_LIMITED_HINT
+    _unuse_attempt(export)
+    _finish(
+        export,
+        OrderExport.Status.RETRY,
+        message,
+        problem=OrderExport.Problem.TEMPORARY,
+        hint=hint,
+        next_attempt_at=until,
+    )
+
+
+def _temporary_failure(export: OrderExport, message, detail: str) -> None:
+    delay = retry_delay(export.attempt_count)
+    if delay is None:
+        _finish(
+            export,
+            OrderExport.Status.NEEDS_ACTION,
+            messages.GAVE_UP % {"attempts": export.attempt_count, "message": message},
+            problem=OrderExport.Problem.TOO_MANY_ATTEMPTS,
+            hint=messages.GAVE_UP_HINT,
+        )
+        return
+    retry_at = timezone.now() + datetime.timedelta(seconds=delay)
+    hint = messages.TEMPORARY_HINT % {
+        "when": date_format(timezone.localtime(retry_at), "SHORT_DATETIME_FORMAT")
+    }
+    _finish(
+        export,
+        OrderExport.Status.RETRY,
+        message,
+        problem=OrderExport.Problem.TEMPORARY,
+        hint=hint,
+        next_attempt_at=retry_at,
+    )
+    logger.info("export %s: temporary failure (%s), retry at %s", export.pk, detail, retry_at)
+
+
+def _problem_of(error: Exception) -> str:
+    if isinstance(error, VoucherNotBuildable):
+        return OrderExport.Problem.NOT_BUILDABLE
+    if isinstance(error, PaymentAccountNotAllowed):
+        return OrderExport.Problem.NO_ACCOUNT
+    return OrderExport.Problem.REJECTED
+
+
+# --- The steps -----------------------------------------------------------------------------
+
+
+def _deliver_steps(context: ExportContext, export: OrderExport, order: Order) -> None:
+    connection = context.connection
+    if export.voucher_id is None:
+        _voucher_create(context, export, order)
+    if _invoice_changed(connection, export, order):
+        raise _invoice_changed_error(connection, export, order)
+    payment = _payment_due(connection, order)
+    if payment is None:
+        message = messages.EXPORTED if connection.billbee_reconciles else messages.EXPORTED_OPEN
+        _finish(export, OrderExport.Status.DONE, message % {"voucher": export.voucher_id})
+        return
+    if export.payment_booked_at is None and not _payment_book(context, export, order, payment):
+        return
+    _finish(
+        export,
+        OrderExport.Status.PAID,
+        messages.EXPORTED_PAID
+        % {"voucher": export.voucher_id, "amount": _money(export.payment_amount, order.currency)},
+    )
+
+
+# --- The voucher: booking identity, frozen payload, verified adoption ----------------------
+
+
+@dataclass(frozen=True)
+class FrozenFacts:
+    """What identifies the voucher we send, taken from the invoice when first sent."""
+
+    description: str
+    voucher_date: datetime.date
+    gross: Decimal
+    currency: str
+    order_total: Decimal
+
+
+def _facts_now(connection: Connection, order: Order) -> FrozenFacts:
+    voucher_order = voucher_order_from(order)
+    basis = {
+        "invoice": voucher_order.invoice_date,
+        "payment": voucher_order.payment_date,
+        "order": voucher_order.order_date,
+    }
+    day = basis.get(connection.voucher_date_basis) or voucher_order.invoice_date
+    return FrozenFacts(
+        description=order.invoice_number,
+        voucher_date=day or timezone.localdate(),
+        gross=order.total_gross.quantize(CENT, rounding=ROUND_HALF_UP),
+        currency=order.currency or "EUR",
+        order_total=order.total_gross.quantize(CENT, rounding=ROUND_HALF_UP),
+    )
+
+
+def _invoice_changed(connection: Connection, export: OrderExport, order: Order) -> bool:
+    if not export.voucher_description:
+        return False  # booked before payloads were frozen: nothing to compare with
+    now = _facts_now(connection, order)
+    return (
+        now.description != export.voucher_description
+        or (export.frozen_order_total is not None and now.order_total != export.frozen_order_total)
+        or (export.voucher_date is not None and now.voucher_date != export.voucher_date)
+    )
+
+
+def invoice_changed_record(*, export: OrderExport) -> None:
+    """A booked export whose invoice changed in Billbee: "needs action", nothing is sent."""
+    error = _invoice_changed_error(export.connection, export, export.order)
+    OrderExport.objects.filter(pk=export.pk, status__in=OrderExport.FINISHED).update(
+        status=OrderExport.Status.NEEDS_ACTION,
+        problem=error.problem,
+        message=str(error.message),
+        hint=str(error.hint),
+        updated_at=timezone.now(),
+    )
+
+
+def _invoice_changed_error(connection, export, order) -> NeedsAction:
+    now = _facts_now(connection, order)
+    sent = f"{export.voucher_description}, {_money(export.frozen_order_total or 0, order.currency)}"
+    if export.voucher_date:
+        sent += f", {export.voucher_date:%d.%m.%Y}"
+    current = (
+        f"{now.description}, {_money(now.order_total, order.currency)}, {now.voucher_date:%d.%m.%Y}"
+    )
+    return NeedsAction(
+        OrderExport.Problem.INVOICE_CHANGED,
+        messages.INVOICE_CHANGED
+        % {"voucher": export.voucher_id or "?", "sent": sent, "now": current},
+        messages.INVOICE_CHANGED_HINT,
+    )
+
+
+def _booking_claim(context: ExportContext, export: OrderExport, order: Order) -> None:
+    """Take this document's booking in the sevDesk account; refuse if another export has it."""
+    client_id = context.sevdesk_client_id()
+    key = document_key(order)
+    try:
+        with transaction.atomic():
+            Booking.objects.get_or_create(
+                sevdesk_client_id=client_id, document_key=key, defaults={"export": export}
+            )
+    except IntegrityError:
+        pass  # a concurrent creator won; see whose it is below
+    booking = (
+        Booking.objects.select_related("export__connection")
+        .filter(sevdesk_client_id=client_id, document_key=key)
+        .first()
+    )
+    if booking is not None and booking.export_id != export.pk:
+        raise NeedsAction(
+            OrderExport.Problem.ALREADY_BOOKED,
+            messages.ALREADY_BOOKED % {"connection": booking.export.connection.name},
+            messages.ALREADY_BOOKED_HINT,
+        )
+
+
+def _payload_hash(payload: dict) -> str:
+    return hashlib.sha256(encode_json(payload)).hexdigest()
+
+
+def _freeze(context: ExportContext, export: OrderExport, order: Order) -> None:
+    """Build the payload once and commit it, with the facts that identify it, before sending."""
+    facts = _facts_now(context.connection, order)
+    contact_id = (
+        _contact_for(context, export, order) if context.connection.create_full_customers else None
+    )
+    payload = build_voucher(
+        voucher_order_from(order),
+        context.voucher_settings(),
+        uploaded_filename=None,
+        contact_id=contact_id,
+    )
+    frozen = json.loads(encode_json(payload))  # Decimals as JSON numbers, exactly their digits
+    _save(
+        export,
+        frozen_payload=frozen,
+        frozen_payload_sha256=_payload_hash(frozen),
+        voucher_description=facts.description,
+        voucher_date=facts.voucher_date,
+        voucher_gross=_voucher_gross(payload),
+        voucher_currency=facts.currency,
+        frozen_order_total=facts.order_total,
+    )
+
+
+def _voucher_create(context: ExportContext, export: OrderExport, order: Order) -> None:
+    client = context.sevdesk
+    if export.voucher_save_sent_at is not None:
+        if _voucher_adopt(client, export):
+            return
+        if _invoice_changed(context.connection, export, order):
+            # The earlier save provably did not arrive: the invoice as it is now is sent.
+            _freeze(context, export, order)
+    else:
+        _booking_claim(context, export, order)
+        _freeze(context, export, order)
+    document = _invoice_document(order)
+    with document.file.open("rb") as pdf:
+        filename = client.upload_temp_file(
+            filename=f"{export.voucher_description or order.billbee_id}.pdf", content=pdf.read()
+        )
+    payload = {**export.frozen_payload, "filename": filename}
+    _save(export, voucher_save_sent_at=timezone.now())
+    saved = client.save_voucher(payload)
+    _save(export, voucher_id=saved.id)
+
+
+def _invoice_document(order: Order):
+    try:
+        return invoice_pdf_fetch(order=order)
+    except BillbeeAccount.DoesNotExist:
+        raise InvoiceNotAvailable(str(messages.NO_BILLBEE_ACCOUNT)) from None
+
+
+def _voucher_adopt(client: SevdeskClient, export: OrderExport) -> bool:
+    """An earlier save may have reached sevDesk: adopt that voucher only if it provably is ours.
+
+    Searched by the frozen description within the frozen voucher date (all pages); adopted
+    only when exactly one voucher matches description, gross and date.
+    """
+    found = client.find_vouchers(
+        description=export.voucher_description,
+        start_date=export.voucher_date,
+        end_date=export.voucher_date,
+    )
+    # Vouchers we know to be another export's (same number in two shops, a reused number)
+    # are not candidates at all.
+    known = set(
+        OrderExport.objects.filter(
+            voucher_id__in=[voucher.id for voucher in found],
+            connection__sevdesk_client_id=export.connection.sevdesk_client_id,
+        )
+        .exclude(pk=export.pk)
+        .values_list("voucher_id", flat=True)
+    )
+    found = [voucher for voucher in found if voucher.id not in known]
+    if not found:
+        return False
+    matching = [voucher for voucher in found if _is_ours(voucher, export)]
+    if len(found) == 1 and len(matching) == 1:
+        _save(export, voucher_id=matching[0].id)
+        return True
+    raise NeedsAction(
+        OrderExport.Problem.AMBIGUOUS,
+        messages.AMBIGUOUS_VOUCHERS % {"ids": ", ".join(str(v.id) for v in found)},
+        messages.AMBIGUOUS_VOUCHERS_HINT,
+    )
+
+
+def _is_ours(voucher: VoucherSummary, export: OrderExport) -> bool:
+    gross = voucher.sum_gross.quantize(CENT) if voucher.sum_gross is not None else None
+    voucher_date = getattr(voucher, "voucher_date", None)
+    return (
+        voucher.description == export.voucher_description
+        and gross == export.voucher_gross
+        and (
+            voucher_date is None
+            or export.voucher_date is None
+            or voucher_date == export.voucher_date
+        )
+    )
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    """An amount as the merchant writes it (German: 1.234,56 EUR)."""
+    return f"{number_format(amount, 2, use_l10n=True, force_grouping=True)} {currency}"
+
+
+def _voucher_gross(payload: dict) -> Decimal:
+    return sum((Decimal(str(p["sumGross"])) for p in payload["voucherPosSave"]), Decimal(0))
+
+
+def _billbee_client(order: Order):
+    account = BillbeeAccount.objects.filter(merchant=order.merchant).first()
+    if account is None:
+        raise InvoiceNotAvailable(str(messages.NO_BILLBEE_ACCOUNT))
+    return billbee_client_for(account=account)
+
+
+@dataclass(frozen=True)
+class PaymentDue:
+    amount: Decimal
+    date: datetime.date
+    payment_type: str
+
+
+def _payment_due(connection: Connection, order: Order) -> PaymentDue | None:
+    """What to book when Billbee reconciles payments; None when nothing is to be booked."""
+    if not connection.billbee_reconciles or order.paid_at is None or order.paid_amount <= 0:
+        return None
+    total = order.total_gross.quantize(CENT, rounding=ROUND_HALF_UP)
+    paid = order.paid_amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    full = paid >= total
+    return PaymentDue(
+        amount=total if full else paid,
+        date=berlin_date(order.paid_at),
+        payment_type="FULL_PAYMENT" if full else "N",
+    )
+
+
+def _payment_account(connection: Connection, order: Order) -> AccountAssignment | None:
+    assignments = {a.payment_method: a for a in connection.account_assignments.all()}
+    assignment = assignments.get(order.payment_method)
+    if assignment is None and connection.book_unassigned_as_standard:
+        assignment = assignments.get(None)
+    return assignment
+
+
+def _payment_book(
+    context: ExportContext, export: OrderExport, order: Order, payment: PaymentDue
+) -> bool:
+    """Book the payment once; False (with the reason recorded) when it cannot be booked."""
+    client = context.sevdesk
+    if export.payment_book_sent_at is not None:
+        voucher = client.get_voucher(export.voucher_id)
+        if voucher.status == VOUCHER_PAID or (voucher.paid_amount or 0) >= payment.amount:
+            _save(export, payment_booked_at=timezone.now(), payment_amount=payment.amount)
+            return True
+    assignment = _payment_account(context.connection, order)
+    if assignment is None:
+        _finish(
+            export,
+            OrderExport.Status.VOUCHER_CREATED,
+            messages.NO_ACCOUNT % {"method": payment_type_name(order.payment_method)},
+            problem=OrderExport.Problem.NO_ACCOUNT,
+            hint=messages.NO_ACCOUNT_HINT,
+        )
+        return False
+    _save(
+        export,
+        payment_book_sent_at=timezone.now(),
+        payment_check_account_id=assignment.check_account_id,
+    )
+    payment_book(
+        client=client,
+        voucher_id=export.voucher_id,
+        amount=payment.amount,
+        pay_date=payment.date,
+        check_account_id=assignment.check_account_id,
+        check_accounts=context.check_accounts(),
+        payment_type=payment.payment_type,
+    )
+    _save(export, payment_booked_at=timezone.now(), payment_amount=payment.amount)
+    return True
+
+
+# --- Contacts ------------------------------------------------------------------------------
+
+
+def _customer_key(order: Order) -> str | None:
+    if order.customer_billbee_id:
+        return f"id:{order.customer_billbee_id}"
+    if order.customer_number:
+        return f"number:{order.customer_number}"
+    if order.customer_email:
+        return f"email:{order.customer_email.lower()}"
+    return None
+
+
+def _contact_for(context: ExportContext, export: OrderExport, order: Order) -> int | None:
+    """The customer's sevDesk contact: remembered, else found by customer number, else created."""
+    key = _customer_key(order)
+    if key is None:
+        return None
+    known = CustomerContact.objects.filter(connection=context.connection, customer_key=key).first()
+    if known:
+        return known.sevdesk_contact_id
+    client = context.sevdesk
+    customer_number = order.customer_number or (
+        str(order.customer_billbee_id) if order.customer_billbee_id else ""
+    )
+    found = client.find_contacts_by_customer_number(customer_number) if customer_number else []
+    if found:
+        contact_id = found[0].id
+    else:
+        address = order.invoice_address or {}
+        contact = client.create_contact(
+            organisation=address.get("company") or None,
+            first_name=address.get("first_name") or None,
+            last_name=address.get("last_name") or order.customer_name or None,
+            customer_number=customer_number or None,
+            vat_number=order.customer_vat_id or None,
+        )
+        contact_id = contact.id
+    CustomerContact.objects.get_or_create(
+        connection=context.connection,
+        customer_key=key,
+        defaults={"merchant": context.connection.merchant, "sevdesk_contact_id": contact_id},
+    )
+    _save(export, sevdesk_contact_id=contact_id)
+    return contact_id
+
+
+# --- Tags ----------------------------------------------------------------------------------
+
+
+def _tag(context: ExportContext, export: OrderExport, order: Order) -> None:
+    """Tag the order "sevDesk" in Billbee and here; a failed tag does not undo the export."""
+    if export.status not in OrderExport.FINISHED or export.tagged_at:
+        return
+    try:
+        _billbee_client(order).add_tags(order.billbee_id, [SEVDESK_TAG])
+    except (BillbeeError, InvoiceNotAvailable) as error:
+        _save(
+            export,
+            message=f"{export.message} "
+            + _("The tag could not be set in Billbee: %(error)s") % {"error": error},
+        )
+        return
+    if SEVDESK_TAG.lower() not in {tag.lower() for tag in order.tags}:
+        order.tags = [*order.tags, SEVDESK_TAG]
+        order.save(update_fields=["tags"])
+    _save(export, tagged_at=timezone.now())
+
+
+# --- The connection's health: rejected tokens, outages --------------------------------------
+
+
+def connection_token_rejected(connection: Connection) -> None:
+    """A 401: nothing more is sent with this token; it is re-checked by itself a few times."""
+    now = timezone.now()
+    Connection.objects.filter(pk=connection.pk).update(
+        token_rejected_at=now,
+        status=Connection.Status.TOKEN_REJECTED,
+        last_error=str(TOKEN_REJECTED_MESSAGE),
+        checked_at=now,
+        token_rechecks=0,
+        token_recheck_at=now + TOKEN_RECHECK_AFTER[0],
+    )
+    connection.token_rejected_at = now
+    connection.status = Connection.Status.TOKEN_REJECTED
+
+
+def _outage_check(connection: Connection) -> None:
+    """Several distinct orders failing temporarily within a minute: pause, back off, resume."""
+    since = timezone.now() - OUTAGE_WINDOW
+    failing = (
+        ExportAttempt.objects.filter(
+            export__connection=connection, temporary=True, started_at__gte=since
+        )
+        .values("export")
+        .distinct()
+        .count()
+    )
+    if failing + 1 < OUTAGE_ORDERS:  # this attempt's row is written after the check
+        return
+    pauses = connection.outage_pauses
+    steps = getattr(settings, "EXPORT_OUTAGE_PAUSES", None) or OUTAGE_PAUSES
+    until = timezone.now() + datetime.timedelta(seconds=steps[min(pauses, len(steps) - 1)])
+    reason = messages.CONNECTION_PAUSED % {
+        "until": date_format(timezone.localtime(until), "SHORT_DATETIME_FORMAT")
+    }
+    Connection.objects.filter(pk=connection.pk).update(
+        paused_until=until, pause_reason=str(reason), outage_pauses=pauses + 1
+    )
+    connection.paused_until, connection.pause_reason = until, str(reason)
+    logger.warning("connection %s paused until %s (outage)", connection.pk, until)
+
+
+def _connection_healthy(connection: Connection) -> None:
+    if connection.outage_pauses or connection.pause_reason:
+        Connection.objects.filter(pk=connection.pk).update(
+            outage_pauses=0, pause_reason="", paused_until=None
+        )
+        connection.outage_pauses, connection.pause_reason = 0, ""
