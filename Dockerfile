@@ -22,6 +22,7 @@ COPY accounts_mapping ./accounts_mapping
 COPY exports ./exports
 COPY sandbox ./sandbox
 RUN pip install .
+# .dockerignore keeps .env, data/, .git, .venv and caches out of the context (and this layer).
 COPY . .
 
 # collectstatic needs settings that load; these build-time values are not used at run time.
@@ -31,6 +32,7 @@ RUN SECRET_KEY=build-only-$(head -c 48 /dev/urandom | base64 | tr -d '/+=') \
     python manage.py collectstatic --noinput \
  && mkdir -p /data/media && chown -R app /data
 
+# Run unprivileged; the code stays root-owned, so the app cannot rewrite it.
 USER app
 EXPOSE 8000
 CMD ["gunicorn", "billbee_sevdesk.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

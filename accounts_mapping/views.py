@@ -1,5 +1,7 @@
 """The "Kontozuweisung" tab of a connection: payment method → sevDesk offline account."""
 
+import re
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -22,6 +24,7 @@ from connections.services import (
     sevdesk_token_test,
 )
 from connections.sevdesk_client import SevdeskError
+from merchants.permissions import refusal
 
 
 def _live_accounts(request: HttpRequest, connection: Connection):
@@ -72,19 +75,24 @@ def assignment_tab_context(request: HttpRequest, connection: Connection | None) 
 @require_POST
 def assignments_save(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection.objects.for_merchant(request.merchant), pk=pk)
+    assignments = _assignments_posted(request)
+    if assignments is None:
+        return refusal(
+            request,
+            _(
+                "The account assignment contains values the page does not offer; nothing has "
+                "been saved."
+            ),
+            status=400,
+        )
     accounts = _live_accounts(request, connection)
     if accounts is not None:
-        assignments = [
-            Assignment(payment_method=_method_of(field), check_account_id=_int_or_none(value))
-            for field, value in request.POST.items()
-            if field == "standard" or field.removeprefix("method_").isdigit()
-        ]
         try:
             account_assignments_save(
                 connection=connection, assignments=assignments, accounts=accounts
             )
-        except AccountNotAssignable as refusal:
-            messages.error(request, str(refusal))
+        except AccountNotAssignable as error:
+            messages.error(request, str(error))
         else:
             messages.success(request, _("The account assignment has been saved."))
     return redirect(f"{connection.get_absolute_url()}?tab=accounts")
@@ -119,9 +127,36 @@ def clearing_account_new(request: HttpRequest, pk: int) -> HttpResponse:
 clearing_account_new.model = Connection
 
 
-def _method_of(field: str) -> int | None:
-    return None if field == "standard" else int(field.removeprefix("method_"))
+# Billbee's payment methods are small numbers; sevDesk's ids fit a bigint. A crafted number
+# beyond either would only fail in the database.
+PAYMENT_METHOD_MAX = 2**31 - 1
+CHECK_ACCOUNT_ID_MAX = 2**63 - 1
+ASCII_NUMBER = re.compile(r"[0-9]{1,19}")
 
 
-def _int_or_none(value: str) -> int | None:
-    return int(value) if value.strip().isdigit() else None
+def _assignments_posted(request: HttpRequest) -> list[Assignment] | None:
+    """The rows of the tab ("standard", "method_<n>" → an account id or empty); None when a
+    name or value is not one the tab sends."""
+    assignments = []
+    for field, value in request.POST.items():
+        if field == "standard":
+            method = None
+        elif field.startswith("method_"):
+            method = _number(field.removeprefix("method_"), maximum=PAYMENT_METHOD_MAX)
+            if method is None:
+                return None
+        else:
+            continue  # csrfmiddlewaretoken, merchant_id
+        value = value.strip()
+        account_id = _number(value, maximum=CHECK_ACCOUNT_ID_MAX) if value else None
+        if value and account_id is None:
+            return None
+        assignments.append(Assignment(payment_method=method, check_account_id=account_id))
+    return assignments
+
+
+def _number(text: str, *, maximum: int) -> int | None:
+    """A plain ASCII number up to `maximum`, else None ("²" and "٣" are digits to Python)."""
+    if not ASCII_NUMBER.fullmatch(text) or int(text) > maximum:
+        return None
+    return int(text)

@@ -9,6 +9,7 @@ from orders.models import (
     OrderItem,
     Payment,
     Shop,
+    SyncRejection,
     SyncRun,
 )
 
@@ -64,3 +65,11 @@ class SyncRunAdmin(admin.ModelAdmin):
     list_display = ["account", "started_at", "finished_at", "status", "pages_done"]
     list_filter = ["status", "merchant"]
     raw_id_fields = ["resumed_from"]
+
+
+@admin.register(SyncRejection)
+class SyncRejectionAdmin(admin.ModelAdmin):
+    list_display = ["billbee_order_id", "order_number", "reason", "last_seen_at", "resolved_at"]
+    list_filter = ["merchant", ("resolved_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=billbee_order_id", "order_number"]
+    readonly_fields = ["first_seen_at", "last_seen_at"]

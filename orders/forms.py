@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core import crypto
 from orders.enums import ORDER_STATES
 from orders.models import BillbeeAccount, Shop
 from orders.selectors import OrderFilters
@@ -9,7 +10,12 @@ SECRET_FIELDS = ("api_key", "api_password")
 
 
 def masked(secret: str) -> str:
-    """Enough of a secret to recognise it (the last 4 characters of a long one), no more."""
+    """Enough of a secret to recognise it (the last 4 characters of a long one), no more.
+
+    A secret no configured key can decrypt says so: the merchant has to enter it again.
+    """
+    if crypto.is_unreadable(secret):
+        return secret.label
     if not secret:
         return ""
     return "••••" + (secret[-4:] if len(secret) >= 16 else "")

@@ -293,3 +293,38 @@ class SyncRun(MerchantOwned):
 
     def __str__(self) -> str:
         return f"{self.account} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class SyncRejection(MerchantOwned):
+    """A Billbee order the sync could not take over, and why, until Billbee sends it valid.
+
+    One row per order: seen again it is updated (and reopened if it had been resolved); stored
+    at last, it is marked resolved. The Billbee id is text because a refused order's id may be
+    the very value that does not fit the mirror's bigint.
+    """
+
+    account = models.ForeignKey(
+        BillbeeAccount,
+        on_delete=models.CASCADE,
+        related_name="rejections",
+        verbose_name=_("account"),
+    )
+    billbee_order_id = models.CharField(_("Billbee id"), max_length=40)
+    order_number = models.CharField(_("order number"), max_length=100, blank=True)
+    reason = models.TextField(_("reason"))
+    first_seen_at = models.DateTimeField(_("first seen"))
+    last_seen_at = models.DateTimeField(_("last seen"))
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order not taken over")
+        verbose_name_plural = _("orders not taken over")
+        ordering = ["-last_seen_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "billbee_order_id"], name="orders_one_rejection_per_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_number or self.billbee_order_id}: {self.reason}"

@@ -1,13 +1,13 @@
 """Reads for the order screens: the list's filters and search, and the account's runs."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from merchants.models import MerchantAccount
-from orders.models import BillbeeAccount, Order, SyncRun
+from orders.models import BillbeeAccount, Order, SyncRejection, SyncRun
 
 
 @dataclass(frozen=True)
@@ -87,3 +87,22 @@ def billbee_account_of(*, merchant: MerchantAccount | None) -> BillbeeAccount | 
 
 def sync_runs_recent(*, account: BillbeeAccount, limit: int = 10) -> list[SyncRun]:
     return list(SyncRun.objects.filter(account=account).order_by("-started_at", "-id")[:limit])
+
+
+@dataclass(frozen=True)
+class OpenRejections:
+    """The orders not taken over and not yet resolved: the newest ones, and how many in all."""
+
+    rows: list[SyncRejection] = field(default_factory=list)
+    total: int = 0
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.rows)
+
+
+def sync_rejections_open(*, account: BillbeeAccount, limit: int = 100) -> OpenRejections:
+    open_rejections = SyncRejection.objects.filter(account=account, resolved_at__isnull=True)
+    rows = list(open_rejections.order_by("-last_seen_at", "-id")[:limit])
+    total = len(rows) if len(rows) < limit else open_rejections.count()
+    return OpenRejections(rows=rows, total=total)

@@ -1,6 +1,7 @@
 import pytest
 from django.test import Client
 
+from merchants.models import Membership
 from tests.factories import MembershipFactory
 
 # Fixtures for the whole suite: spec-checked HTTP mocks of both APIs and a real browser.
@@ -30,7 +31,23 @@ def user(membership):
 
 @pytest.fixture
 def member_client(user) -> Client:
-    """A browser session logged in as a member of `merchant`."""
+    """A browser session logged in as an owner of `merchant` (MembershipFactory's default role):
+    the tests that change settings use it. `plain_member_client` is a member without that
+    right."""
     client = Client()
     client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def plain_member(merchant):
+    """A second user of `merchant` with the role "member" (not owner)."""
+    return MembershipFactory(merchant=merchant, role=Membership.Role.MEMBER)
+
+
+@pytest.fixture
+def plain_member_client(plain_member) -> Client:
+    """A browser session of a member (not an owner) of `merchant`: may export, not configure."""
+    client = Client()
+    client.force_login(plain_member.user)
     return client

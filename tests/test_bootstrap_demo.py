@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import CommandError, call_command
+from django.http import HttpRequest
 
 from merchants.models import Membership, MerchantAccount
 
@@ -16,7 +17,7 @@ def test_demo_bootstrap_creates_a_login_and_merchant_once(capsys, settings, tmp_
     assert printed.count(f"password {password!r}") == 2
     assert MerchantAccount.objects.count() == 1
     assert Membership.objects.get().user.username == username == "demo"
-    assert client.login(username=username, password=password)
+    assert client.login(request=HttpRequest(), username=username, password=password)
 
 
 @pytest.mark.django_db
@@ -45,3 +46,9 @@ def test_demo_bootstrap_links_sandbox_billbee_orders_and_a_sandbox_sevdesk(setti
     assert linked.api_password == billbee.api_password
     assert SandboxOrder.objects.count() == 300
     assert SevdeskSandbox.objects.count() == 1
+
+
+def test_demo_bootstrap_is_a_sandbox_command():
+    from django.core.management import get_commands
+
+    assert get_commands()["bootstrap_demo"] == "sandbox"

@@ -45,11 +45,24 @@ def test_merchant_sets_up_a_connection_with_an_offline_account_for_paypal(
     ).to_be_visible()
     expect(page.get_by_role("tab", name="Kontozuweisung")).to_have_count(0)
 
-    # The right token: the test reaches sevDesk and the third tab appears.
+    # The right token: "Verbindung testen" reaches sevDesk and saves nothing; the start date
+    # typed meanwhile is not live either.
+    page.get_by_role("tab", name="Eigenschaften").click()
+    page.get_by_label("Startdatum").fill("2020-01-01")
     page.get_by_role("tab", name="API").click()
     page.get_by_label("API Key").fill(GOOD_TOKEN)
     page.get_by_role("button", name="Verbindung testen").click()
     expect(page.get_by_text("Mit sevDesk verbunden")).to_be_visible()
+    expect(page.get_by_text("Nur getestet: Es wurde nichts gespeichert.")).to_be_visible()
+    expect(page.get_by_role("tab", name="Kontozuweisung")).to_have_count(0)
+    stored = Connection.objects.get()
+    assert stored.api_token == WRONG_TOKEN and stored.start_date.isoformat() == "2026-01-01"
+
+    # "Speichern" stores what is in the form; the saved token reached sevDesk: third tab.
+    page.get_by_role("tab", name="Eigenschaften").click()
+    page.get_by_label("Startdatum").fill("2026-01-01")
+    page.get_by_role("button", name="Speichern").click()
+    expect(page.get_by_text("Die Verbindung wurde gespeichert.")).to_be_visible()
     page.get_by_role("tab", name="Kontozuweisung").click()
 
     # A new offline account, created from the screen, receives PayPal's payments.

@@ -350,7 +350,11 @@ def test_the_overview_page_needs_a_login(client, db):
     assert response["Location"].startswith("/accounts/login/")
 
 
-def test_the_overview_page_shows_credentials_and_latest_orders(member_client, account, orders):
+def test_the_overview_page_shows_credentials_and_latest_orders(
+    member_client, merchant, account, orders
+):
+    account.owner = merchant  # the page shows a merchant only the sandbox accounts it owns
+    account.save(update_fields=["owner"])
     orders[0].tags = ["Priorität"]
     orders[0].last_modified_at = START + timedelta(days=400)
     orders[0].save()

@@ -19,8 +19,17 @@ from tests.sandbox_sevdesk_support import (
     save_voucher,
 )
 
-sandbox_account = support.sandbox_account
 api = support.api
+
+
+@pytest.fixture
+def sandbox_account(merchant) -> SandboxAccount:
+    """The member's own sandbox account: the page shows a merchant only the accounts it owns."""
+    account = sandbox_account_create(name="Muster Shop GmbH")
+    account.owner = merchant
+    account.save(update_fields=["owner"])
+    return account
+
 
 PAGE = reverse("sandbox:sevdesk:voucher_list")
 

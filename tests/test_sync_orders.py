@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from orders.billbee_client import BillbeeAuthenticationFailed, BillbeeTemporaryError, RejectedOrder
-from orders.models import BillbeeAccount, Order, OrderItem, Payment, SyncRun
+from orders.models import BillbeeAccount, Order, OrderItem, Payment, SyncRejection, SyncRun
 from orders.services import (
     SyncAlreadyRunning,
     SyncRunLost,
@@ -309,3 +309,21 @@ def test_a_run_taken_over_as_stale_stops_without_storing_its_page(account, billb
 
     assert len(billbee_ids(account)) == 3  # page 1 only; page 2 was rolled back
     assert SyncRun.objects.get().pages_done == 1
+
+
+def test_a_refused_order_on_page_one_does_not_keep_later_pages_or_the_cursor_back(account, billbee):
+    orders = [billbee_order() for _ in range(7)]
+    orders[1] = changed(orders[1], at=orders[1].last_modified_at, currency="EURO")
+    billbee.put(*orders)
+
+    run = orders_sync(account=account, client=billbee)
+
+    account.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED and run.pages_done == 3
+    assert (run.orders_created, run.orders_rejected) == (6, 1)
+    assert billbee_ids(account) == sorted(o.billbee_id for o in orders if o.currency == "EUR")
+    assert account.sync_cursor == run.window_to
+    rejection = SyncRejection.objects.get()
+    assert rejection.billbee_order_id == str(orders[1].billbee_id)
+    assert rejection.order_number == orders[1].order_number
+    assert "Währung „EURO“" in rejection.reason

@@ -32,6 +32,16 @@ class SandboxAccount(models.Model):
         help_text=_("Orders of this account carry no VAT (VatMode 1)."),
     )
     next_invoice_number = models.PositiveIntegerField(_("next invoice number"), default=1)
+    # The merchant account whose members see this account (and its credentials) on the
+    # sandbox pages; empty for accounts made on the command line, which only staff see (admin).
+    owner = models.ForeignKey(
+        "merchants.MerchantAccount",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
     created = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

@@ -17,7 +17,11 @@ class FaultPlanInline(admin.TabularInline):
 
 @admin.register(models.SandboxAccount)
 class SandboxAccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "token", "bookkeeping_version", "small_business", "created"]
+    """Staff give an account made on the command line an owner here, so that merchant's
+    members see it on the sandbox page."""
+
+    list_display = ["name", "owner", "token", "bookkeeping_version", "small_business", "created"]
+    list_filter = ["owner"]
     inlines = [CheckAccountInline, FaultPlanInline]
 
 

@@ -1,4 +1,7 @@
-"""Create the demo login, merchant account and sandbox accounts on a laptop (idempotent)."""
+"""Create the demo login, merchant account and sandbox accounts on a laptop (idempotent).
+
+A sandbox command: it exists only while SANDBOX_ENABLED installs the sandbox apps.
+"""
 
 import secrets
 
@@ -8,6 +11,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from merchants.models import Membership, MerchantAccount
+from orders.models import BillbeeAccount
+from orders.tasks import sync_account
+from sandbox.billbee.services import account_get_or_create, orders_generate
+from sandbox.sevdesk.models import SandboxAccount
+from sandbox.sevdesk.services import sandbox_account_create
 
 DEMO_USERNAME = "demo"
 DEMO_MERCHANT = "Demo-Shop GmbH"
@@ -36,8 +44,7 @@ class Command(BaseCommand):
             Membership.objects.get_or_create(
                 user=user, merchant=merchant, defaults={"role": Membership.Role.OWNER}
             )
-        if settings.SANDBOX_ENABLED:
-            self._sandbox(merchant)
+        self._sandbox(merchant)
         if credentials.exists():
             username, password = credentials.read_text().split()
             self.stdout.write(
@@ -47,13 +54,12 @@ class Command(BaseCommand):
             )
 
     def _sandbox(self, merchant: MerchantAccount) -> None:
-        """Sandbox Billbee with orders, linked to the demo merchant; a sandbox sevDesk account."""
-        from orders.models import BillbeeAccount
-        from orders.tasks import sync_account
-        from sandbox.billbee.services import account_get_or_create, orders_generate
-        from sandbox.sevdesk.models import SandboxAccount
-        from sandbox.sevdesk.services import sandbox_account_create
+        """Sandbox Billbee with orders, linked to the demo merchant; a sandbox sevDesk account.
 
+        Both belong to the demo merchant, so its members (and nobody else) see their
+        credentials on the sandbox pages; demo accounts of older installations, made before
+        accounts had owners, are adopted.
+        """
         billbee, created = account_get_or_create(name="Demo Billbee")
         if created:
             orders_generate(account=billbee, count=DEMO_ORDERS, seed=1)
@@ -70,6 +76,10 @@ class Command(BaseCommand):
         sevdesk = SandboxAccount.objects.filter(name="Demo sevDesk").first() or (
             sandbox_account_create(name="Demo sevDesk")
         )
+        for sandbox in (billbee, sevdesk):
+            if sandbox.owner_id is None:
+                sandbox.owner = merchant
+                sandbox.save(update_fields=["owner"])
         self.stdout.write(
             "Sandbox: Billbee with demo orders is linked (synced on start, then every few "
             "minutes); "
