@@ -41,7 +41,7 @@ def app_graph() -> dict[str, dict[str, set[str]]]:
     graph: dict[str, dict[str, set[str]]] = {app: {} for app in ALLOWED}
     for app in ALLOWED:
         for path in (ROOT / app).rglob("*.py"):
-            if "migrations" in path.parts or "management" in path.parts:
+            if "migrations" in path.parts:
                 continue
             for other in imported_apps(path) - {app}:
                 graph[app].setdefault(other, set()).add(str(path.relative_to(ROOT)))
