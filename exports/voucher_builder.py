@@ -7,6 +7,27 @@ Amounts are summed per tax rate with full precision and rounded once, at the end
 (ROUND_HALF_UP); the cents lost or gained by rounding the positions separately go to the
 positions with the largest rounding remainders, so the positions always add up exactly to
 the invoice total rounded to cents.
+
+Rules (one place for them):
+
+- OSS distance sales are refused. An order under normal VAT (VatMode 0) whose lines carry a
+  rate that is not German (0, 7 or 19 %) is a distance sale taxed in the buyer's country (AT
+  20 %, FR 5.5 %, NL 9 %). sevDesk's spec marks the One-Stop-Shop tax rules (18, 19, 20) as not
+  usable on vouchers, and booking such a rate under rule 1 would declare foreign VAT as German
+  VAT. `OssDistanceSale` (a `VoucherNotBuildable`) says so, and the export shows "needs
+  action". Example: 120.00 gross at 20 % for an Austrian customer → OssDistanceSale.
+- Small business (§19 UStG, VatMode 1), intra-EU supplies (2) and exports (3): one position at
+  0 % under the mode's rule, whatever rates or VAT amounts Billbee sent on the lines.
+  Example (§19): 45.00 "at 19 %" + 4.90 shipping → one position 49.90 at 0 %, rule 11.
+- Coupons (Billbee's `IsCoupon`) are multi-purpose vouchers ("Mehrzweckgutscheine", §3 (15)
+  UStG): redeeming one is a payment, not a price reduction at a VAT rate. Each coupon becomes
+  its own position at taxRate 0 on the account configured under `COUPON_ACCOUNT_KEY`, else
+  on the tax rule's 0 % account, else the order is not buildable. Shipping and adjustments
+  without a known rate are split over the rates weighted by the goods without coupons.
+  Example: 119.00 at 19 %, 53.50 at 7 %, coupon -20.00, shipping 5.90; total 158.40.
+  Goods 172.50; 19 %: 119.00 + 5.90 * 119.00 / 172.50 = 123.0701 → 123.07;
+  7 %: 53.50 + 5.90 * 53.50 / 172.50 = 55.3299 → 55.33; coupon -20.00 at 0 %.
+  123.07 + 55.33 - 20.00 = 158.40.
 """
 
 from __future__ import annotations
@@ -36,12 +57,21 @@ _TAX_BY_VAT_MODE: dict[int, int | None] = {
 VAT_MODE_MARGIN_SCHEME = 4
 
 
+# `VoucherSettings.revenue_accounts` key of the account for redeemed multi-purpose vouchers.
+COUPON_ACCOUNT_KEY = ("coupon", Decimal(0))
+GERMAN_RATES = frozenset({Decimal(0), Decimal(7), Decimal(19)})
+
+
 class VoucherNotBuildable(Exception):
     """The order cannot become a correct voucher until a person fixes something."""
 
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class OssDistanceSale(VoucherNotBuildable):
+    """A distance sale taxed in another EU country: sevDesk takes no OSS rule on vouchers."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +110,8 @@ class VoucherSettings:
     bookkeeping_version: str  # "2.0": sevDesk retired 1.0 by the end of 2024
     voucher_date_basis: str  # "invoice", "payment" or "order"
     # (tax rule id, tax rate) → AccountDatev id
-    revenue_accounts: Mapping[tuple[int, Decimal], int]
+    # (tax rule id, tax rate) → AccountDatev id; COUPON_ACCOUNT_KEY for coupons
+    revenue_accounts: Mapping[tuple[int | str, Decimal], int]
     small_business_tax_rule: int = 11
 
 
@@ -96,11 +127,16 @@ def build_voucher(
         raise ValueError(f"unsupported bookkeeping system {settings.bookkeeping_version!r}")
     voucher_date = _voucher_date(order, settings.voucher_date_basis)
     tax_key = _tax_key(order, settings)
+    _refuse_distance_sales(order)
     amounts = _amounts_per_rate(order, tax_free=order.vat_mode != 0)
     positions = [
-        _position(settings, tax_key, rate, gross) for rate, gross in amounts.items() if gross
+        _coupon_position(settings, tax_key, gross)
+        if isinstance(key, tuple)
+        else _position(settings, tax_key, key, gross)
+        for key, gross in amounts.items()
+        if gross
     ]
-    if not positions:
+    if not positions or not _cents(order.total_gross):
         raise VoucherNotBuildable(
             gettext("The invoice total is zero, so there is nothing to book in sevDesk.")
         )
@@ -196,10 +232,24 @@ def _tax_key(order: VoucherOrder, settings: VoucherSettings) -> int:
     return settings.small_business_tax_rule if rule is None else rule
 
 
+def _refuse_distance_sales(order: VoucherOrder) -> None:
+    """A foreign rate under normal VAT is an OSS distance sale (see the module docstring)."""
+    if order.vat_mode != 0:
+        return
+    if any(line.tax_rate not in GERMAN_RATES for line in order.lines):
+        raise OssDistanceSale(
+            gettext(
+                "OSS distance sale – sevDesk does not allow OSS tax rules on vouchers. Book "
+                "this invoice in sevDesk by hand (as an invoice with the OSS rule) or ask "
+                "your tax adviser."
+            )
+        )
+
+
 # --- Positions -----------------------------------------------------------------------------
 
 
-def _amounts_per_rate(order: VoucherOrder, *, tax_free: bool) -> dict[Decimal, Decimal]:
+def _amounts_per_rate(order: VoucherOrder, *, tax_free: bool) -> dict[Any, Decimal]:
     """Gross per tax rate in cents, adding up exactly to the rounded invoice total."""
     with localcontext() as context:
         context.prec = 60  # Billbee sends up to 28 significant digits; sums must not round
@@ -208,31 +258,37 @@ def _amounts_per_rate(order: VoucherOrder, *, tax_free: bool) -> dict[Decimal, D
         return _round_to_total(exact, _cents(order.total_gross))
 
 
-def _exact_amounts_per_rate(order: VoucherOrder, *, tax_free: bool) -> dict[Decimal, Decimal]:
+def _exact_amounts_per_rate(order: VoucherOrder, *, tax_free: bool) -> dict[Any, Decimal]:
     for line in order.lines:
         if line.kind not in LINE_KINDS:
             raise ValueError(f"unknown line kind {line.kind!r}")
     if tax_free:  # everything is booked at 0 %, whatever rate the lines carry
         total = sum((line.gross for line in order.lines), ZERO)
         return {ZERO: total + order.shipping_gross + order.adjustment_gross}
-    amounts: dict[Decimal, Decimal] = {}
+    amounts: dict[Any, Decimal] = {}
     for line in order.lines:
-        amounts[line.tax_rate] = amounts.get(line.tax_rate, ZERO) + line.gross
+        if line.kind != "coupon":
+            amounts[line.tax_rate] = amounts.get(line.tax_rate, ZERO) + line.gross
     unrated = order.shipping_gross + order.adjustment_gross
     if unrated:
         for rate, share in _split_by_goods(order, unrated).items():
             amounts[rate] = amounts.get(rate, ZERO) + share
-    return dict(sorted(amounts.items(), key=lambda item: item[0], reverse=True))
+    by_rate: dict[Any, Decimal] = dict(sorted(amounts.items(), key=lambda i: i[0], reverse=True))
+    # each coupon its own tax-free position, keyed ("coupon", n) so it never merges with 0 %
+    coupons = (line for line in order.lines if line.kind == "coupon")
+    for number, coupon in enumerate(coupons):
+        by_rate[("coupon", number)] = coupon.gross
+    return by_rate
 
 
-def _split_by_goods(order: VoucherOrder, amount: Decimal) -> dict[Decimal, Decimal]:
+def _split_by_goods(order: VoucherOrder, amount: Decimal) -> dict[Any, Decimal]:
     """Split shipping/adjustments across the rates in proportion to the goods' gross.
 
-    Goods are items after coupons: shipping follows what was actually charged at each rate.
+    Goods are the items; coupons are payments (see the module docstring) and carry no rate.
     """
-    goods: dict[Decimal, Decimal] = {}
+    goods: dict[Any, Decimal] = {}
     for line in order.lines:
-        if line.kind in {"item", "coupon"}:
+        if line.kind == "item":
             goods[line.tax_rate] = goods.get(line.tax_rate, ZERO) + line.gross
     weights = {rate: gross for rate, gross in goods.items() if gross > 0}
     total = sum(weights.values(), ZERO)
@@ -262,7 +318,7 @@ def _check_total(order: VoucherOrder, exact_sum: Decimal) -> None:
         )
 
 
-def _round_to_total(exact: dict[Decimal, Decimal], target: Decimal) -> dict[Decimal, Decimal]:
+def _round_to_total(exact: dict[Any, Decimal], target: Decimal) -> dict[Any, Decimal]:
     """Round each amount half-up to cents, then move the residual cents (largest remainder).
 
     A position that lost most by rounding gets a missing cent first; one that gained most
@@ -305,6 +361,31 @@ def _position(
         "sumGross": gross,
         # Booking text for the German ledger, the same whatever language the UI speaks.
         "comment": f"Umsatz {_rate_text(rate)} %",
+    }
+
+
+def _coupon_position(settings: VoucherSettings, tax_key: int, gross: Decimal) -> dict[str, Any]:
+    """A redeemed multi-purpose voucher: tax free, on its own account (module docstring)."""
+    account = settings.revenue_accounts.get(COUPON_ACCOUNT_KEY)
+    if account is None:
+        account = settings.revenue_accounts.get((tax_key, ZERO))
+    if account is None:
+        raise VoucherNotBuildable(
+            gettext(
+                "The order has a coupon, but no account is assigned to redeemed coupons "
+                "(multi-purpose vouchers) and tax rule %(rule)s has no 0 %% account. Please "
+                "complete the account assignment of this connection."
+            )
+            % {"rule": tax_key}
+        )
+    return {
+        "objectName": "VoucherPos",
+        "mapAll": True,
+        "accountDatev": {"id": account, "objectName": "AccountDatev"},
+        "taxRate": ZERO,
+        "net": False,
+        "sumGross": gross,
+        "comment": "Mehrzweckgutschein",
     }
 
 

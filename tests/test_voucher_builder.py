@@ -151,11 +151,13 @@ def test_mixed_rates_share_the_shipping_in_proportion_to_the_goods():
 
 def test_discounted_lines_and_a_coupon_are_booked_net_of_the_discount():
     # given 10 % off already in the lines: 100.00 → 90.00 at 19 %, 20.00 → 18.00 at 7 %,
-    # a coupon of -5.00 at 19 %, shipping 3.90; total 90.00 + 18.00 - 5.00 + 3.90 = 106.90
-    # goods 19 %: 90.00 - 5.00 = 85.00; 7 %: 18.00; together 103.00
-    # 19 %: 85.00 + 3.90 * 85 / 103 = 85.00 + 3.2184466 = 88.2184466 → 88.22
-    #  7 %: 18.00 + 3.90 * 18 / 103 = 18.00 + 0.6815534 = 18.6815534 → 18.68
-    # 88.22 + 18.68 = 106.90
+    # a coupon of -5.00 (Billbee: TaxIndex 19 %), shipping 3.90; total 106.90
+    # The coupon is a tax-free multi-purpose voucher (it used to reduce the 19 % position:
+    # that was the defect). Goods 90.00 + 18.00 = 108.00
+    # 19 %: 90.00 + 3.90 * 90 / 108 = 90.00 + 3.25 = 93.25
+    #  7 %: 18.00 + 3.90 * 18 / 108 = 18.00 + 0.65 = 18.65
+    # coupon: -5.00 at 0 % on the 0 % account of rule 1 (no dedicated coupon account here)
+    # 93.25 + 18.65 - 5.00 = 106.90
     order = make_order(
         lines=(
             item("90.00", "19"),
@@ -169,8 +171,9 @@ def test_discounted_lines_and_a_coupon_are_booked_net_of_the_discount():
     payload = build(order)
 
     assert payload["voucherPosSave"] == [
-        position(REVENUE_19, "19", "88.22"),
-        position(REVENUE_7, "7", "18.68"),
+        position(REVENUE_19, "19", "93.25"),
+        position(REVENUE_7, "7", "18.65"),
+        {**position(REVENUE_0, "0", "-5.00"), "comment": "Mehrzweckgutschein"},
     ]
     assert sum(sums(payload)) == D("106.90")
 
@@ -421,13 +424,19 @@ def test_no_voucher_date_for_the_chosen_basis_is_not_buildable(basis, missing_fi
 
 
 def test_a_rate_without_a_revenue_account_is_not_buildable():
-    order = make_order(lines=(item("10.00", "19"), item("10.70", "10.7")), total_gross=D("20.70"))
+    # 10.7 % used to serve here; a non-German rate is now refused as an OSS distance sale
+    # (tests/test_voucher_builder_tax.py), so the missing account is the 7 % one.
+    settings = dataclasses.replace(
+        SETTINGS_2_0,
+        revenue_accounts={k: v for k, v in SETTINGS_2_0.revenue_accounts.items() if k[1] != 7},
+    )
+    order = make_order(lines=(item("10.00", "19"), item("10.70", "7")), total_gross=D("20.70"))
 
     with translation.override("en"), pytest.raises(VoucherNotBuildable) as caught:
-        build_voucher(order, SETTINGS_2_0, uploaded_filename=None, contact_id=None)
+        build_voucher(order, settings, uploaded_filename=None, contact_id=None)
 
     assert caught.value.message == (
-        "No revenue account is assigned to tax rule 1 with 10,7 % VAT. "
+        "No revenue account is assigned to tax rule 1 with 7 % VAT. "
         "Please complete the account assignment of this connection."
     )
 
