@@ -6,9 +6,9 @@
 
 Builds a throw-away installation like ``bench/sync_orders.py`` (a temp SQLite file, or a fresh
 database on the PostgreSQL server named by DATABASE_URL), creates ``--orders`` invoiced, paid
-orders with their invoice PDFs, and serves the app (and so the sandbox sevDesk, which adds
-``--latency-ms`` to every call) with gunicorn on a free loopback port. Then one scheduled
-export run:
+orders with their invoice PDFs (on PostgreSQL then ANALYZEs the fresh tables, unless
+``--no-analyze``), and serves the app (and so the sandbox sevDesk, which adds ``--latency-ms``
+to every call) with gunicorn on a free loopback port. Then one scheduled export run:
 
 - ``--workers 0``: inline, ``export_run_execute`` without ``dispatch`` in one separate
   process, one order after the other (works on SQLite);
@@ -16,9 +16,11 @@ export run:
   through Redis; a driver process sends ``exports.run_connection`` and polls the run until it
   is finished. Needs a PostgreSQL DATABASE_URL and REDIS_URL.
 
-Reports orders exported per minute, sevDesk calls per order, the peak RSS of the exporting
-process(es) and checks that every order became exactly one voucher with one payment (the exit
-code is 1 otherwise).
+Every child is bounded by a time-out (``--timeout``) and stopped when the benchmark ends or
+fails; worker logs go to files in the temp directory, kept when the run failed. Reports orders
+exported per minute, sevDesk calls per order, the peak RSS of the exporting process(es)
+(``VmHWM`` of each worker just before it is stopped) and checks that every order became
+exactly one voucher with one payment (the exit code is 1 otherwise).
 
 The same file is the child processes' entry point (``--setup`` / ``--export`` / ``--drive``).
 """
@@ -29,6 +31,7 @@ import argparse
 import ctypes
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -42,7 +45,6 @@ import sync_orders as harness
 
 ROOT = harness.ROOT
 PYTHON = harness.PYTHON
-TOKEN = "be4cbe4cbe4cbe4cbe4cbe4cbe4cbe4c"  # noqa: S105 - a sandbox token
 POLL_SECONDS = 0.5
 WORKER_STOP_SECONDS = 30
 
@@ -50,7 +52,7 @@ WORKER_STOP_SECONDS = 30
 # --- Child processes (run with the throw-away installation's environment) --------------------
 
 
-def setup(count: int, latency_ms: int) -> dict:
+def setup(count: int, latency_ms: int, token: str) -> dict:
     harness._django()
     from datetime import UTC, date, datetime, timedelta
     from decimal import Decimal
@@ -105,13 +107,13 @@ def setup(count: int, latency_ms: int) -> dict:
             )
         )
     InvoiceDocument.objects.bulk_create(documents)
-    sevdesk = sandbox_account_create(name="Bench sevDesk", token=TOKEN)
+    sevdesk = sandbox_account_create(name="Bench sevDesk", token=token)
     if latency_ms:
         fault_inject(account=sevdesk, kind="latency", count=10**9, latency_ms=latency_ms)
     clearing = CheckAccount.objects.get(account=sevdesk, type="offline")
     connection = Connection.objects.create(
         merchant=merchant, name="Bench", start_date=date(2026, 1, 1), order_states=[3],
-        api_token=TOKEN, api_token_last4=TOKEN[-4:], status=Connection.Status.OK,
+        api_token=token, api_token_last4=token[-4:], status=Connection.Status.OK,
         bookkeeping_version="2.0",
     )  # fmt: skip
     connection.shops.set([shop])
@@ -136,11 +138,11 @@ def export(connection_id: int, sandbox_id: int, orders: int) -> dict:
     connection = Connection.objects.get(pk=connection_id)
     rss_before = harness._peak_rss_mb()
     run = export_run_create(connection=connection, kind=ExportRun.Kind.SCHEDULED)
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     run = export_run_execute(run=run)
     elapsed = time.perf_counter() - started
     return {
-        **_figures(connection_id, sandbox_id, orders, run, elapsed),
+        **_figures(connection_id, sandbox_id, orders, run, elapsed, started_at),
         "peak_rss_mb_before": round(rss_before, 1),
         "peak_rss_mb": round(harness._peak_rss_mb(), 1),
     }
@@ -197,7 +199,7 @@ def drive(args: argparse.Namespace) -> dict:
         time.sleep(POLL_SECONDS)
     seen_at = time.time()
     end = run.finished_at.timestamp() if run.finished_at else seen_at
-    result = _figures(args.connection, args.sandbox, args.orders, run, end - sent_at)
+    result = _figures(args.connection, args.sandbox, args.orders, run, end - sent_at, sent_at)
     result["run_started_after_s"] = (
         round(run.started_at.timestamp() - sent_at, 2) if run.started_at else None
     )
@@ -212,8 +214,14 @@ def drive(args: argparse.Namespace) -> dict:
     return result
 
 
-def _figures(connection_id: int, sandbox_id: int, orders: int, run, elapsed: float) -> dict:
-    """What the run did, from our tables and the sandbox sevDesk's, and whether it is right."""
+def _figures(
+    connection_id: int, sandbox_id: int, orders: int, run, elapsed: float, started_at: float
+) -> dict:
+    """What the run did, from our tables and the sandbox sevDesk's, and whether it is right.
+
+    `started_at` (epoch seconds) is when the run was started; the first attempt's start
+    after it is the time the fan-out took before the first order went out.
+    """
     from django.db.models import Count, Sum
 
     from exports.models import ExportAttempt, OrderExport
@@ -225,7 +233,9 @@ def _figures(connection_id: int, sandbox_id: int, orders: int, run, elapsed: flo
         exports.values_list("request_count").annotate(n=Count("pk")).order_by("request_count")
     )
     attempts = ExportAttempt.objects.filter(export__connection_id=connection_id)
-    first = attempts.order_by("started_at", "pk").values_list("export_id", flat=True).first()
+    first, first_started = attempts.order_by("started_at", "pk").values_list(
+        "export_id", "started_at"
+    ).first() or (None, None)
     first_calls = exports.filter(pk=first).values_list("request_count", flat=True).first() or 0
     counted = exports.count()
     vouchers = Voucher.objects.filter(account_id=sandbox_id)
@@ -255,6 +265,9 @@ def _figures(connection_id: int, sandbox_id: int, orders: int, run, elapsed: flo
         "failed": run.failed,
         "skipped": run.skipped,
         "seconds": round(elapsed, 1),
+        "first_delivery_after_s": (
+            round(first_started.timestamp() - started_at, 2) if first_started else None
+        ),
         "orders_per_minute": round(run.done / elapsed * 60, 1) if elapsed else None,
         "sevdesk_calls": calls,
         "sevdesk_calls_per_order": round(calls / max(counted, 1), 3),
@@ -337,6 +350,18 @@ def _child(env: dict, timeout: float, *args: str) -> dict:
     return _run([PYTHON, __file__, *args], env, timeout, f"child {args[0]}")
 
 
+def _analyze(database_url: str) -> None:
+    """Statistics for the fresh tables, as autovacuum gives a live database within a minute.
+
+    Without them PostgreSQL plans the run's fan-out query on "1 row" estimates: a nested loop
+    over orders and exports that took 60 s for 1,000 orders (see bench/README.md).
+    """
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
 def _worker_start(env: dict, queue: str, hostname: str, log: Path) -> subprocess.Popen:
     """One Celery worker process (solo pool: this very process runs the tasks), logging to
     a file: an unread pipe would block it once full."""
@@ -352,16 +377,23 @@ def _worker_start(env: dict, queue: str, hostname: str, log: Path) -> subprocess
         )  # fmt: skip
 
 
-def _redis_clean(redis_url: str, queue: str | None = None) -> None:
-    """Forget the limiter's windows, pauses and back-offs (and our private queue's messages)."""
-    sys.path.insert(0, str(ROOT))
-    from core.ratelimit import RateLimiter
+def _redis_clean(redis_url: str, token: str, queue: str) -> None:
+    """Forget the limiter's windows, pauses and back-offs of our token, and our private queue.
 
-    limiter = RateLimiter(redis_url)
-    limiter.clear()
-    if queue and limiter._shared is not None:
-        redis = limiter._shared._redis
-        redis.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    Only our token's keys (those with its digest) go: `core.ratelimit.limiter_reset()` would
+    also wipe the limits of anything else using this Redis, e.g. a second benchmark.
+    """
+    import redis
+
+    sys.path.insert(0, str(ROOT))
+    from core.ratelimit import KEY_PREFIX, secret_digest
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        names = list(client.scan_iter(match=f"{KEY_PREFIX}:*{secret_digest(token)}*", count=500))
+        client.delete(*names, queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    finally:
+        client.close()
 
 
 def _default_timeout(args: argparse.Namespace) -> float:
@@ -386,6 +418,8 @@ def orchestrate(args: argparse.Namespace) -> dict:
         else (f"sqlite:///{data_dir}/bench.sqlite3", "")
     )
     queue = f"bench-export-{os.getpid()}"
+    # A token of its own: the limiter's keys (per token) are not shared with another run.
+    token = secrets.token_hex(16)
     env = harness._environment(data_dir, port, database_url)
     env.update(
         SEVDESK_API_BASE_URL=f"http://127.0.0.1:{port}/sandbox/sevdesk/api/v1",
@@ -401,7 +435,10 @@ def orchestrate(args: argparse.Namespace) -> dict:
         prepared = _child(
             env, 600 + args.orders * 0.1,
             "--setup", "--orders", str(args.orders), "--latency-ms", str(args.latency_ms),
+            "--token", token,
         )  # fmt: skip
+        if postgres and not args.no_analyze:
+            _analyze(database_url)
         gunicorn = str(Path(PYTHON).with_name("gunicorn"))
         server = subprocess.Popen(
             [gunicorn, "billbee_sevdesk.wsgi", "-b", f"127.0.0.1:{port}",
@@ -411,7 +448,7 @@ def orchestrate(args: argparse.Namespace) -> dict:
         )  # fmt: skip
         harness._wait_until_up(f"http://127.0.0.1:{port}/accounts/login/", server)
         if redis_url:
-            _redis_clean(redis_url, queue)
+            _redis_clean(redis_url, token, queue)
         ids = ["--connection", str(prepared["connection_id"]), "--sandbox",
                str(prepared["sandbox_id"]), "--orders", str(args.orders)]  # fmt: skip
         if not args.workers:
@@ -486,7 +523,7 @@ def orchestrate(args: argparse.Namespace) -> dict:
         _stop(server)
         if redis_url:
             try:
-                _redis_clean(redis_url, queue)
+                _redis_clean(redis_url, token, queue)
             except Exception as error:  # cleaning up: say so and go on
                 sys.stderr.write(f"could not clean up Redis: {error}\n")
         if pg_name:
@@ -508,7 +545,13 @@ def main() -> None:
     parser.add_argument("--gunicorn-workers", type=int, default=4, help="serving the sandbox")
     parser.add_argument("--timeout", type=float, help="seconds the run may take (default: ample)")
     parser.add_argument("--keep", action="store_true", help="keep the temp directory and logs")
+    parser.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="PostgreSQL: skip ANALYZE after the set-up (the run then plans on empty statistics)",
+    )
     parser.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--token", help=argparse.SUPPRESS)
     parser.add_argument("--export", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--connection", type=int, help=argparse.SUPPRESS)
@@ -519,7 +562,7 @@ def main() -> None:
     if args.workers < 0:
         parser.error("--workers must be 0 (inline) or more")
     if args.setup:
-        print(json.dumps(setup(args.orders, args.latency_ms)))
+        print(json.dumps(setup(args.orders, args.latency_ms, args.token)))
     elif args.export:
         print(json.dumps(export(args.connection, args.sandbox, args.orders)))
     elif args.drive:
