@@ -30,6 +30,7 @@ import hashlib
 import json
 import logging
 import random
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -64,7 +65,7 @@ from exports import messages
 from exports.mapping import berlin_date, voucher_order_from
 from exports.models import Booking, CustomerContact, ExportAttempt, ExportRun, OrderExport
 from exports.payments import PaymentAccountNotAllowed, payment_book
-from exports.selectors import claim_stale_after, eligibility
+from exports.selectors import VOUCHER_DATE_FIELD, claim_stale_after, eligibility
 from exports.voucher_builder import VoucherNotBuildable, VoucherSettings, build_voucher
 from orders.billbee_client import BillbeeError, BillbeeRateLimited, BillbeeTemporaryError
 from orders.enums import payment_type_name
@@ -107,6 +108,18 @@ class CountingSession(requests.Session):
         return super().request(*args, **kwargs)
 
 
+_sessions = threading.local()
+
+
+def worker_session() -> CountingSession:
+    """One HTTP session per worker thread, kept across exports: one task per order must not
+    mean one new (TLS) connection to sevDesk per order. Callers count by difference."""
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = CountingSession()
+    return session
+
+
 @dataclass
 class ExportContext:
     """What one run knows and fetches at most once: clients, accounts, revenue accounts."""
@@ -115,7 +128,7 @@ class ExportContext:
     run: ExportRun | None = None
     tag: bool = False
     manual: bool = False
-    session: CountingSession = field(default_factory=CountingSession)
+    session: CountingSession = field(default_factory=worker_session)
     _sevdesk: SevdeskClient | None = None
     _check_accounts: list[CheckAccount] | None = None
     _voucher_settings: VoucherSettings | None = None
@@ -629,23 +642,16 @@ class FrozenFacts:
 
     description: str
     voucher_date: datetime.date
-    gross: Decimal
     currency: str
     order_total: Decimal
 
 
 def _facts_now(connection: Connection, order: Order) -> FrozenFacts:
-    voucher_order = voucher_order_from(order)
-    basis = {
-        "invoice": voucher_order.invoice_date,
-        "payment": voucher_order.payment_date,
-        "order": voucher_order.order_date,
-    }
-    day = basis.get(connection.voucher_date_basis) or voucher_order.invoice_date
+    """The facts as the mirror has them now (no order lines needed: dates and totals only)."""
+    day = berlin_date(getattr(order, VOUCHER_DATE_FIELD[connection.voucher_date_basis]))
     return FrozenFacts(
         description=order.invoice_number,
-        voucher_date=day or timezone.localdate(),
-        gross=order.total_gross.quantize(CENT, rounding=ROUND_HALF_UP),
+        voucher_date=day or berlin_date(order.invoice_date) or timezone.localdate(),
         currency=order.currency or "EUR",
         order_total=order.total_gross.quantize(CENT, rounding=ROUND_HALF_UP),
     )

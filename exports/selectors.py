@@ -53,11 +53,6 @@ def _shop_rule(connection: Connection) -> Q:
 READY = Q(invoice_date__isnull=False, paid_at__isnull=False) & ~Q(invoice_number="")
 
 
-def order_is_ready(order: Order) -> bool:
-    """Has what a voucher needs: an invoice (number and date) and a payment date."""
-    return order.has_invoice and order.paid_at is not None
-
-
 # One order's delivery: a few calls to sevDesk and Billbee, each with its own timeout.
 EXPORT_SOFT_TIME_LIMIT = 120
 EXPORT_TIME_LIMIT = 180

@@ -7,10 +7,7 @@ run. At the end every other order is exactly one voucher with one payment, the t
 "needs action" with their message, no run is "running" and no export "in progress".
 """
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import date, timedelta
 
@@ -28,7 +25,7 @@ from sandbox.sevdesk.models import CheckAccount, Voucher, VoucherPayment
 from sandbox.sevdesk.services import fault_inject, sandbox_account_create
 from tests.exports_fixtures import invoiced_order
 from tests.orders_factories import ShopFactory
-from tests.test_worker import PROJECT_ROOT, database_url_of_the_test_database
+from tests.test_worker import start_worker
 
 pytestmark = [
     pytest.mark.integration,
@@ -41,27 +38,6 @@ pytestmark = [
 ]
 TOKEN = "fa017fa017fa017fa017fa017fa017fa"
 ORDERS = 300
-
-
-def start_worker(queue: str, name: str, log, **environment) -> subprocess.Popen:
-    command = [
-        sys.executable, "-m", "celery", "-A", "billbee_sevdesk", "worker", "--pool=solo",
-        "--queues", queue, "--hostname", f"{name}@test", "--loglevel=WARNING",
-    ]  # fmt: skip
-    return subprocess.Popen(
-        command,
-        cwd=PROJECT_ROOT,
-        env={
-            **os.environ,
-            "APP_ENV": "test",
-            "DATABASE_URL": database_url_of_the_test_database(),
-            "REDIS_URL": settings.CELERY_BROKER_URL,
-            "CELERY_TASK_DEFAULT_QUEUE": queue,
-            **environment,
-        },
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
 
 
 def wait_for(condition, what: str, timeout: float) -> None:
@@ -104,11 +80,15 @@ def test_300_orders_through_failures_bursts_and_a_killed_worker(live_server, mem
         "EXPORT_RETRY_DELAYS": "1,1,1,2,2,2,2",  # the real ones add up to a day
         "EXPORT_OUTAGE_PAUSES": "1,2",
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),  # the invoice PDFs stored above
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
     }
     default_queue = celery_app.conf.task_default_queue
     celery_app.conf.task_default_queue = queue
     log = open(tmp_path / "workers.log", "wb")  # noqa: SIM115 - closed in the finally below
-    workers = [start_worker(queue, f"w{n}", log, **environment) for n in (1, 2)]
+    workers = [
+        start_worker(queue, name=f"w{n}", output=log, loglevel="WARNING", **environment)
+        for n in (1, 2)
+    ]
     try:
         run_connection.delay(connection.pk)
         wait_for(
@@ -118,7 +98,9 @@ def test_300_orders_through_failures_bursts_and_a_killed_worker(live_server, mem
         )
         workers[0].send_signal(signal.SIGKILL)  # mid-run, whatever it was doing
         workers[0].wait(timeout=10)
-        workers.append(start_worker(queue, "w3", log, **environment))
+        workers.append(
+            start_worker(queue, name="w3", output=log, loglevel="WARNING", **environment)
+        )
         # The killed worker's claim expires after the task's time limit; let that time pass.
         OrderExport.objects.filter(status=OrderExport.Status.IN_PROGRESS).update(
             claimed_at=timezone.now() - timedelta(minutes=10)

@@ -31,11 +31,16 @@ def database_url_of_the_test_database() -> str:
     return f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def start_worker(queue: str, **environment: str) -> subprocess.Popen:
-    """`celery worker` in its own process, on the test database, listening to `queue` only."""
+def start_worker(
+    queue: str, *, name: str = "", output=subprocess.PIPE, loglevel: str = "INFO", **environment
+) -> subprocess.Popen:
+    """`celery worker` in its own process, on the test database, listening to `queue` only.
+
+    `output`: where its log goes (a PIPE must be read, or a chatty worker blocks on it).
+    """
     command = [
         sys.executable, "-m", "celery", "-A", "billbee_sevdesk", "worker", "--pool=solo",
-        "--queues", queue, "--hostname", f"{queue}@test", "--loglevel=INFO",
+        "--queues", queue, "--hostname", f"{name or queue}@test", f"--loglevel={loglevel}",
     ]  # fmt: skip
     return subprocess.Popen(
         command,
@@ -47,7 +52,7 @@ def start_worker(queue: str, **environment: str) -> subprocess.Popen:
             "REDIS_URL": settings.CELERY_BROKER_URL,
             **environment,
         },
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
         text=True,
     )
