@@ -4,6 +4,7 @@ Each test names the defect it would have caught. They run against the in-process
 sevDesk (every request and answer checked against sevDesk's spec on the way).
 """
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -565,3 +566,48 @@ def test_the_order_list_shows_orders_that_no_connection_sends(
     connection.save()
     assert flagged() == {elsewhere.invoice_number}
     assert sent.invoice_number not in flagged()
+
+
+# What left: the request bodies, not only the outcome.
+
+
+def bodies(sandbox_http, path_part: str) -> list[dict]:
+    return [
+        json.loads(request.body)
+        for request in sandbox_http.sent
+        if path_part in request.url and request.body and request.method in ("POST", "PUT")
+    ]
+
+
+def test_a_retry_sends_the_same_voucher_body_as_the_first_save(
+    connection, merchant, shop, sevdesk_account, sandbox_http
+):
+    order = invoiced_order(merchant, shop, 1)
+    fault_inject(account=sevdesk_account, kind="http_500", path_contains="saveVoucher")
+    run_export(connection)
+    order.customer_name = "Jemand Anderes"  # the mirror changes; the voucher sent must not
+    order.save()
+    due_now(export_of(order))
+
+    run_export(connection)
+
+    first, second = bodies(sandbox_http, "saveVoucher")
+    assert {**first, "filename": None} == {**second, "filename": None}
+    assert second["voucher"]["description"] == "RE-2026-0001"
+    assert second["voucher"]["supplierName"] == first["voucher"]["supplierName"]
+    assert [p["sumGross"] for p in second["voucherPosSave"]] == [119.0]
+
+
+@pytest.mark.parametrize(("paid", "payment_type"), [("119.00", "FULL_PAYMENT"), ("50.00", "N")])
+def test_the_payment_is_booked_with_its_amount_type_date_and_offline_account(
+    connection, merchant, shop, sevdesk_account, offline_account, sandbox_http, paid, payment_type
+):
+    invoiced_order(merchant, shop, 1, paid_amount=Decimal(paid))
+
+    run_export(connection)
+
+    [booking] = bodies(sandbox_http, "bookAmount")
+    assert booking["amount"] == float(paid)
+    assert booking["type"] == payment_type
+    assert booking["date"] == "2026-03-02T00:00:00+01:00"  # PayedAt 09:30 UTC, a Berlin day
+    assert booking["checkAccount"] == {"id": offline_account.pk, "objectName": "CheckAccount"}
