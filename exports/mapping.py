@@ -35,15 +35,28 @@ def customer_name(order: Order) -> str:
     return address.get("company") or person or order.customer_name or _("Unknown customer")
 
 
+def _stated_vat(gross: Decimal, rate: Decimal, vat: Decimal | None) -> Decimal | None:
+    """An order line's VAT as Billbee states it, where it is that line's VAT rounded (per line
+    or not): within half a cent of gross · rate / (100 + rate). Anything else (0 where a shop
+    sends no VAT, a figure from another rate) is no statement to match."""
+    if vat is None:
+        return None
+    exact = gross * rate / (100 + rate)
+    return vat if abs(vat - exact) <= HALF_CENT else None
+
+
+HALF_CENT = Decimal("0.005")
+
+
+def _order_line(order: Order, item) -> VoucherLine:
+    rate = _rate(order, item.tax_index)
+    kind = "coupon" if item.is_coupon else "item"
+    vat = None if kind == "coupon" else _stated_vat(item.total_price, rate, item.tax_amount)
+    return VoucherLine(gross=item.total_price, tax_rate=rate, kind=kind, vat=vat)
+
+
 def voucher_order_from(order: Order) -> VoucherOrder:
-    lines = tuple(
-        VoucherLine(
-            gross=item.total_price,
-            tax_rate=_rate(order, item.tax_index),
-            kind="coupon" if item.is_coupon else "item",
-        )
-        for item in order.items.all()
-    )
+    lines = tuple(_order_line(order, item) for item in order.items.all())
     return VoucherOrder(
         invoice_number=order.invoice_number,
         order_date=berlin_date(order.order_date),

@@ -28,6 +28,25 @@ Rules (one place for them):
   Goods 172.50; 19 %: 119.00 + 5.90 * 119.00 / 172.50 = 123.0701 → 123.07;
   7 %: 53.50 + 5.90 * 53.50 / 172.50 = 55.3299 → 55.33; coupon -20.00 at 0 %.
   123.07 + 55.33 - 20.00 = 158.40.
+- The invoice is the reference. Where Billbee states the invoice's figures (`GET
+  /orders/invoices`: positions and `AdditionalFees` with rate, gross and VAT), the lines come
+  from there, shipping and fees at their own rates; else from the order's lines (items with
+  Billbee's VAT per line; shipping without a rate is split as above). All positions are gross
+  (`net: false`; sevDesk's spec allows no mixture), and sevDesk computes each position's VAT
+  from its gross (`sumTax` is read-only): gross − round(gross · 100 / (100 + rate)). Where one
+  position per rate would give a VAT other than the sum of the invoice's per-line VAT, each
+  line of that rate becomes its own position, as the invoice rounds per line; if even that
+  does not reach the invoice's VAT, the order is not buildable (never booked with other
+  figures). Example: 3 × 0.99 at 19 %, VAT per line 0.16, invoice VAT 0.48. One position of
+  2.97 → sevDesk 2.97 − 2.50 = 0.47; three positions of 0.99 → 3 × (0.99 − 0.83) = 0.48.
+- Accounts: goods per (tax rule, rate); shipping on `("shipping", rule, rate)` when the
+  merchant chose an account for it (its own position "Versand 19 %"), else with the goods;
+  coupons on `COUPON_ACCOUNT_KEY`. The merchant picks them on the account assignment tab
+  ("Revenue accounts"), pre-filled from sevDesk's ReceiptGuidance.
+- Foreign currency: the voucher is in the order's currency, with
+  `propertyForeignCurrencyDeadline` = the voucher date, so sevDesk applies its exchange rate of
+  that day (the spec prefers it over `propertyExchangeRate`). Example: 65.45 USD → positions
+  in USD, `currency` "USD".
 """
 
 from __future__ import annotations
@@ -86,6 +105,8 @@ class VoucherLine:
     gross: Decimal
     tax_rate: Decimal
     kind: str
+    # The line's VAT as Billbee's invoice states it (rounded per line), where Billbee gives it.
+    vat: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -128,14 +149,7 @@ def build_voucher(
     voucher_date = _voucher_date(order, settings.voucher_date_basis)
     tax_key = _tax_key(order, settings)
     _refuse_distance_sales(order)
-    amounts = _amounts_per_rate(order, tax_free=order.vat_mode != 0)
-    positions = [
-        _coupon_position(settings, tax_key, gross)
-        if isinstance(key, tuple)
-        else _position(settings, tax_key, key, gross)
-        for key, gross in amounts.items()
-        if gross
-    ]
+    positions = _positions(order, settings, tax_key)
     if not positions or not _cents(order.total_gross):
         raise VoucherNotBuildable(
             gettext("The invoice total is zero, so there is nothing to book in sevDesk.")
@@ -246,47 +260,151 @@ def _refuse_distance_sales(order: VoucherOrder) -> None:
         )
 
 
-# --- Positions -----------------------------------------------------------------------------
+# --- Positions ---------------------------------------------------------------------------
+
+GOODS, SHIPPING = "goods", "shipping"
 
 
-def _amounts_per_rate(order: VoucherOrder, *, tax_free: bool) -> dict[Any, Decimal]:
-    """Gross per tax rate in cents, adding up exactly to the rounded invoice total."""
+@dataclass(frozen=True)
+class _Bucket:
+    """One group of amounts that becomes one position: a rate and what it is (goods or
+    shipping on its own account), or the n-th coupon."""
+
+    rate: Decimal
+    part: str  # GOODS, SHIPPING or "coupon"
+    number: int = 0
+
+
+def _positions(
+    order: VoucherOrder, settings: VoucherSettings, tax_key: int
+) -> list[dict[str, Any]]:
+    """The voucher's positions: per rate (and account), coupons last, adding up to the total,
+    with sevDesk's VAT per rate equal to the invoice's where Billbee states it."""
+    tax_free = order.vat_mode != 0
     with localcontext() as context:
         context.prec = 60  # Billbee sends up to 28 significant digits; sums must not round
-        exact = _exact_amounts_per_rate(order, tax_free=tax_free)
+        exact, members = _exact_amounts(order, settings, tax_key, tax_free=tax_free)
         _check_total(order, sum(exact.values(), ZERO))
-        return _round_to_total(exact, _cents(order.total_gross))
+        rounded = _round_to_total(exact, _cents(order.total_gross))
+    grosses: list[tuple[_Bucket, Decimal]] = []
+    for rate in dict.fromkeys(bucket.rate for bucket in rounded if bucket.part != "coupon"):
+        buckets = [b for b in rounded if b.rate == rate and b.part != "coupon"]
+        grosses += _rate_positions(order, rate, buckets, rounded, members, tax_free=tax_free)
+    grosses += [(bucket, gross) for bucket, gross in rounded.items() if bucket.part == "coupon"]
+    return [
+        _coupon_position(settings, tax_key, gross)
+        if bucket.part == "coupon"
+        else _position(settings, tax_key, bucket, gross)
+        for bucket, gross in grosses
+        if gross
+    ]
 
 
-def _exact_amounts_per_rate(order: VoucherOrder, *, tax_free: bool) -> dict[Any, Decimal]:
+def _exact_amounts(
+    order: VoucherOrder, settings: VoucherSettings, tax_key: int, *, tax_free: bool
+) -> tuple[dict[_Bucket, Decimal], dict[_Bucket, list[VoucherLine] | None]]:
+    """Exact gross per bucket, and the lines in each (None where an unrated share was added,
+    whose VAT Billbee does not state)."""
     for line in order.lines:
         if line.kind not in LINE_KINDS:
             raise ValueError(f"unknown line kind {line.kind!r}")
     if tax_free:  # everything is booked at 0 %, whatever rate the lines carry
         total = sum((line.gross for line in order.lines), ZERO)
-        return {ZERO: total + order.shipping_gross + order.adjustment_gross}
-    amounts: dict[Any, Decimal] = {}
+        bucket = _Bucket(ZERO, GOODS)
+        return {bucket: total + order.shipping_gross + order.adjustment_gross}, {bucket: None}
+
+    def bucket_of(rate: Decimal, kind: str) -> _Bucket:
+        own_account = ("shipping", tax_key, rate) in settings.revenue_accounts
+        return _Bucket(rate, SHIPPING if kind == "shipping" and own_account else GOODS)
+
+    amounts: dict[_Bucket, Decimal] = {}
+    members: dict[_Bucket, list[VoucherLine] | None] = {}
     for line in order.lines:
-        if line.kind != "coupon":
-            amounts[line.tax_rate] = amounts.get(line.tax_rate, ZERO) + line.gross
-    unrated = order.shipping_gross + order.adjustment_gross
-    if unrated:
+        if line.kind == "coupon":
+            continue
+        bucket = bucket_of(line.tax_rate, line.kind)
+        amounts[bucket] = amounts.get(bucket, ZERO) + line.gross
+        known = members.setdefault(bucket, [])
+        if known is not None:
+            known.append(line)
+    for kind, unrated in (
+        ("shipping", order.shipping_gross),
+        ("adjustment", order.adjustment_gross),
+    ):
+        if not unrated:
+            continue
         for rate, share in _split_by_goods(order, unrated).items():
-            amounts[rate] = amounts.get(rate, ZERO) + share
-    by_rate: dict[Any, Decimal] = dict(sorted(amounts.items(), key=lambda i: i[0], reverse=True))
-    # each coupon its own tax-free position, keyed ("coupon", n) so it never merges with 0 %
+            bucket = bucket_of(rate, kind)
+            amounts[bucket] = amounts.get(bucket, ZERO) + share
+            members[bucket] = None  # a computed share: no VAT figure from Billbee
+    order_of = {GOODS: 0, SHIPPING: 1}
+    by_rate = dict(sorted(amounts.items(), key=lambda i: (-i[0].rate, order_of[i[0].part])))
+    # each coupon its own tax-free position, so it never merges with 0 % goods
     coupons = (line for line in order.lines if line.kind == "coupon")
     for number, coupon in enumerate(coupons):
-        by_rate[("coupon", number)] = coupon.gross
-    return by_rate
+        by_rate[_Bucket(ZERO, "coupon", number)] = coupon.gross
+    return by_rate, members
 
 
-def _split_by_goods(order: VoucherOrder, amount: Decimal) -> dict[Any, Decimal]:
+def _rate_positions(
+    order: VoucherOrder,
+    rate: Decimal,
+    buckets: list[_Bucket],
+    rounded: dict[_Bucket, Decimal],
+    members: dict[_Bucket, list[VoucherLine] | None],
+    *,
+    tax_free: bool,
+) -> list[tuple[_Bucket, Decimal]]:
+    """One position per bucket, or one per line where only that gives the invoice's VAT."""
+    simple = [(bucket, rounded[bucket]) for bucket in buckets]
+    lines = [members.get(bucket) for bucket in buckets]
+    if tax_free or any(group is None for group in lines):
+        return simple  # no VAT stated by Billbee for (part of) this rate: nothing to match
+    if any(line.vat is None for group in lines for line in group):
+        return simple
+    stated = _cents(sum((line.vat for group in lines for line in group), ZERO))
+    computed = sum((sevdesk_vat(gross, rate) for _, gross in simple), ZERO)
+    if computed == stated:
+        return simple
+    per_line = [
+        (bucket, line.gross) for bucket, group in zip(buckets, lines, strict=True) for line in group
+    ]
+    splittable = all(gross == _cents(gross) for _, gross in per_line) and all(
+        sum((line.gross for line in group), ZERO) == rounded[bucket]
+        for bucket, group in zip(buckets, lines, strict=True)
+    )
+    if splittable:
+        computed = sum((sevdesk_vat(gross, rate) for _, gross in per_line), ZERO)
+        if computed == stated:
+            return per_line
+    currency = order.currency.upper()
+    raise VoucherNotBuildable(
+        gettext(
+            "The invoice states %(stated)s %(currency)s VAT at %(rate)s %%, but sevDesk computes "
+            "%(computed)s %(currency)s from the gross amounts of its lines. Please check the "
+            "invoice in Billbee."
+        )
+        % {
+            "stated": stated,
+            "computed": computed,
+            "currency": currency,
+            "rate": _rate_text(rate),
+        }
+    )
+
+
+def sevdesk_vat(gross: Decimal, rate: Decimal) -> Decimal:
+    """The VAT sevDesk books for a gross position (its `sumTax` is read-only): the gross less
+    the net rounded half-up to cents. Equal to rounding gross·rate/(100+rate) for 0/7/19 %."""
+    return gross - _cents(gross * 100 / (100 + rate))
+
+
+def _split_by_goods(order: VoucherOrder, amount: Decimal) -> dict[Decimal, Decimal]:
     """Split shipping/adjustments across the rates in proportion to the goods' gross.
 
     Goods are the items; coupons are payments (see the module docstring) and carry no rate.
     """
-    goods: dict[Any, Decimal] = {}
+    goods: dict[Decimal, Decimal] = {}
     for line in order.lines:
         if line.kind == "item":
             goods[line.tax_rate] = goods.get(line.tax_rate, ZERO) + line.gross
@@ -324,34 +442,38 @@ def _round_to_total(exact: dict[Any, Decimal], target: Decimal) -> dict[Any, Dec
     A position that lost most by rounding gets a missing cent first; one that gained most
     gives up a surplus cent first. Ties go to the earlier (higher) rate.
     """
-    rounded = {rate: _cents(amount) for rate, amount in exact.items()}
+    rounded = {key: _cents(amount) for key, amount in exact.items()}
     residual = int((target - sum(rounded.values(), ZERO)) / CENT)
     step = CENT if residual > 0 else -CENT
     # remainder = exact - rounded; most positive first when adding, most negative first when
     # taking away.
     ranked = sorted(
         exact,
-        key=lambda rate: (exact[rate] - rounded[rate]) * (1 if residual > 0 else -1),
+        key=lambda key: (exact[key] - rounded[key]) * (1 if residual > 0 else -1),
         reverse=True,
     )
     for index in range(abs(residual)):
-        rate = ranked[index % len(ranked)]
-        rounded[rate] += step
+        key = ranked[index % len(ranked)]
+        rounded[key] += step
     return rounded
 
 
 def _position(
-    settings: VoucherSettings, tax_key: int, rate: Decimal, gross: Decimal
+    settings: VoucherSettings, tax_key: int, bucket: _Bucket, gross: Decimal
 ) -> dict[str, Any]:
-    account = settings.revenue_accounts.get((tax_key, rate))
+    rate = bucket.rate
+    key = ("shipping", tax_key, rate) if bucket.part == SHIPPING else (tax_key, rate)
+    account = settings.revenue_accounts.get(key)
     if account is None:
         raise VoucherNotBuildable(
             gettext(
                 "No revenue account is assigned to tax rule %(rule)s with %(rate)s %% VAT. "
-                "Please complete the account assignment of this connection."
+                "Please choose one under “Revenue accounts” on the connection's account "
+                "assignment tab."
             )
             % {"rule": tax_key, "rate": _rate_text(rate)}
         )
+    text = "Versand" if bucket.part == SHIPPING else "Umsatz"
     return {
         "objectName": "VoucherPos",
         "mapAll": True,
@@ -360,7 +482,7 @@ def _position(
         "net": False,
         "sumGross": gross,
         # Booking text for the German ledger, the same whatever language the UI speaks.
-        "comment": f"Umsatz {_rate_text(rate)} %",
+        "comment": f"{text} {_rate_text(rate)} %",
     }
 
 
@@ -374,7 +496,8 @@ def _coupon_position(settings: VoucherSettings, tax_key: int, gross: Decimal) ->
             gettext(
                 "The order has a coupon, but no account is assigned to redeemed coupons "
                 "(multi-purpose vouchers) and tax rule %(rule)s has no 0 %% account. Please "
-                "complete the account assignment of this connection."
+                "choose one under “Revenue accounts” on the connection's account assignment "
+                "tab."
             )
             % {"rule": tax_key}
         )

@@ -436,8 +436,8 @@ def test_a_rate_without_a_revenue_account_is_not_buildable():
         build_voucher(order, settings, uploaded_filename=None, contact_id=None)
 
     assert caught.value.message == (
-        "No revenue account is assigned to tax rule 1 with 7 % VAT. "
-        "Please complete the account assignment of this connection."
+        "No revenue account is assigned to tax rule 1 with 7 % VAT. Please choose one under "
+        "“Revenue accounts” on the connection's account assignment tab."
     )
 
 

@@ -150,6 +150,6 @@ def test_a_coupon_without_a_coupon_or_0_percent_account_is_not_buildable():
 
     assert caught.value.message == (
         "The order has a coupon, but no account is assigned to redeemed coupons "
-        "(multi-purpose vouchers) and tax rule 1 has no 0 % account. Please complete the "
-        "account assignment of this connection."
+        "(multi-purpose vouchers) and tax rule 1 has no 0 % account. Please choose one under "
+        "“Revenue accounts” on the connection's account assignment tab."
     )
