@@ -63,8 +63,15 @@ from core.crypto import SecretUnreadable
 from core.ratelimit import secret_digest
 from exports import messages
 from exports.mapping import berlin_date, voucher_order_from
-from exports.models import Booking, CustomerContact, ExportAttempt, ExportRun, OrderExport
-from exports.payments import PaymentAccountNotAllowed, payment_book
+from exports.models import (
+    Booking,
+    CustomerContact,
+    ExportAttempt,
+    ExportRun,
+    OrderExport,
+    PaymentBooking,
+)
+from exports.payments import PaymentAccountNotAllowed, PaymentFact, payment_book, payment_facts
 from exports.selectors import VOUCHER_DATE_FIELD, claim_stale_after, eligibility
 from exports.voucher_builder import VoucherNotBuildable, VoucherSettings, build_voucher
 from orders.billbee_client import BillbeeError, BillbeeRateLimited, BillbeeTemporaryError
@@ -618,19 +625,13 @@ def _deliver_steps(context: ExportContext, export: OrderExport, order: Order) ->
         _voucher_create(context, export, order)
     if _invoice_changed(connection, export, order):
         raise _invoice_changed_error(connection, export, order)
-    payment = _payment_due(connection, order)
-    if payment is None:
-        message = messages.EXPORTED if connection.billbee_reconciles else messages.EXPORTED_OPEN
-        _finish(export, OrderExport.Status.DONE, message % {"voucher": export.voucher_id})
+    if not connection.billbee_reconciles:
+        _finish(
+            export, OrderExport.Status.DONE, messages.EXPORTED_OPEN % {"voucher": export.voucher_id}
+        )
         return
-    if export.payment_booked_at is None and not _payment_book(context, export, order, payment):
-        return
-    _finish(
-        export,
-        OrderExport.Status.PAID,
-        messages.EXPORTED_PAID
-        % {"voucher": export.voucher_id, "amount": _money(export.payment_amount, order.currency)},
-    )
+    outcome = _payments_settle(context, export, order)
+    _finish(export, outcome.status, outcome.message, problem=outcome.problem, hint=outcome.hint)
 
 
 # --- The voucher: booking identity, frozen payload, verified adoption ----------------------
@@ -843,71 +844,284 @@ def _billbee_client(order: Order):
     return billbee_client_for(account=account)
 
 
+# --- Payments: each Billbee payment booked once ---------------------------------------------
+
+
 @dataclass(frozen=True)
-class PaymentDue:
-    amount: Decimal
-    date: datetime.date
-    payment_type: str
+class PaymentsOutcome:
+    status: str
+    message: str
+    problem: str = ""
+    hint: str = ""
 
 
-def _payment_due(connection: Connection, order: Order) -> PaymentDue | None:
-    """What to book when Billbee reconciles payments; None when nothing is to be booked."""
-    if not connection.billbee_reconciles or order.paid_at is None or order.paid_amount <= 0:
-        return None
-    total = order.total_gross.quantize(CENT, rounding=ROUND_HALF_UP)
-    paid = order.paid_amount.quantize(CENT, rounding=ROUND_HALF_UP)
-    full = paid >= total
-    return PaymentDue(
-        amount=total if full else paid,
-        date=berlin_date(order.paid_at),
-        payment_type="FULL_PAYMENT" if full else "N",
+def _payments_settle(context: ExportContext, export: OrderExport, order: Order) -> PaymentsOutcome:
+    """Book every payment Billbee records that is not booked yet, each once, in the order they
+    were made; `FULL_PAYMENT` only for the one that completes the voucher, `N` for the others.
+
+    Raises NeedsAction (nothing more is sent) when the payments no longer fit what was booked:
+    a booked payment changed or went away, money went back, more was paid than invoiced, or
+    sevDesk's paid amount is not what our bookings add up to.
+    """
+    currency = export.voucher_currency or order.currency or "EUR"
+    gross = _booked_gross(export, order)
+    facts = payment_facts(order)
+    bookings = {b.key: b for b in export.payment_bookings.all()}
+    _legacy_adopt(export, facts, bookings)
+    _payments_check(export, facts, bookings, gross, currency)
+    _save(export, payments_seen_total=order.paid_amount)
+    booked = _confirm_sent(context, export, bookings, currency)
+    unassigned: list[PaymentFact] = []
+    verified = not bookings  # a voucher without bookings has nothing paid in sevDesk yet
+    for fact in facts:
+        if fact.key in bookings and bookings[fact.key].status == PaymentBooking.Status.BOOKED:
+            continue
+        assignment = _payment_account(context.connection, fact.payment_type)
+        if assignment is None:
+            unassigned.append(fact)
+            continue
+        if not verified:
+            _paid_in_sevdesk_check(context, export, booked, currency)
+            verified = True
+        booked += _payment_send(context, export, fact, assignment, paid_before=booked, gross=gross)
+    paid_total = sum((b.amount for b in export.payment_bookings.all()), Decimal(0))
+    _save(export, payment_amount=paid_total)
+    if unassigned:
+        methods = ", ".join(dict.fromkeys(payment_type_name(f.payment_type) for f in unassigned))
+        return PaymentsOutcome(
+            OrderExport.Status.VOUCHER_CREATED,
+            messages.PAYMENT_OPEN_NO_ACCOUNT % {"voucher": export.voucher_id, "method": methods},
+            OrderExport.Problem.NO_ACCOUNT,
+            messages.NO_ACCOUNT_HINT,
+        )
+    if not facts:
+        return PaymentsOutcome(
+            OrderExport.Status.DONE, messages.EXPORTED % {"voucher": export.voucher_id}
+        )
+    if paid_total < gross:
+        return PaymentsOutcome(
+            OrderExport.Status.VOUCHER_CREATED,
+            messages.PART_PAID
+            % {
+                "voucher": export.voucher_id,
+                "paid": _money(paid_total, currency),
+                "total": _money(gross, currency),
+                "open": _money(gross - paid_total, currency),
+            },
+            OrderExport.Problem.PART_PAID,
+            messages.PART_PAID_HINT,
+        )
+    if export.payment_booked_at is None:
+        _save(export, payment_booked_at=timezone.now())
+    return PaymentsOutcome(
+        OrderExport.Status.PAID,
+        messages.EXPORTED_PAID
+        % {"voucher": export.voucher_id, "amount": _money(paid_total, currency)},
     )
 
 
-def _payment_account(connection: Connection, order: Order) -> AccountAssignment | None:
+def _booked_gross(export: OrderExport, order: Order) -> Decimal:
+    """The voucher's gross as sent (frozen), else the invoice total."""
+    if export.voucher_gross is not None:
+        return export.voucher_gross
+    if export.frozen_order_total is not None:
+        return export.frozen_order_total
+    return order.total_gross.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _payments_list(facts) -> str:
+    return "; ".join(
+        f"{payment_type_name(f.payment_type)} {f.amount} ({f.pay_date:%d.%m.%Y})" for f in facts
+    )
+
+
+def _payments_check(export, facts, bookings, gross: Decimal, currency: str) -> None:
+    """Stop before sending anything when Billbee's payments no longer fit the bookings."""
+    by_key = {fact.key: fact for fact in facts}
+    refunds = [fact for fact in facts if fact.amount < 0]
+    if refunds:
+        raise NeedsAction(
+            OrderExport.Problem.PAYMENT_CHANGED,
+            messages.PAYMENT_REFUNDED
+            % {"voucher": export.voucher_id, "payments": _payments_list(refunds)},
+            messages.PAYMENT_CHANGED_HINT,
+        )
+    changed = [
+        booking
+        for booking in bookings.values()
+        if booking.key not in by_key or by_key[booking.key].amount != booking.amount
+    ]
+    if changed:
+        raise NeedsAction(
+            OrderExport.Problem.PAYMENT_CHANGED,
+            messages.PAYMENT_CHANGED
+            % {
+                "voucher": export.voucher_id,
+                "booked": "; ".join(
+                    f"{payment_type_name(b.payment_type)} {b.amount} ({b.pay_date:%d.%m.%Y})"
+                    for b in changed
+                ),
+                "now": _payments_list(facts) or "–",
+            },
+            messages.PAYMENT_CHANGED_HINT,
+        )
+    paid = sum((fact.amount for fact in facts), Decimal(0))
+    if paid > gross:
+        raise NeedsAction(
+            OrderExport.Problem.OVERPAID,
+            messages.OVERPAID
+            % {
+                "voucher": export.voucher_id,
+                "paid": _money(paid, currency),
+                "total": _money(gross, currency),
+                "payments": _payments_list(facts),
+            },
+            messages.OVERPAID_HINT,
+        )
+
+
+def _legacy_adopt(export: OrderExport, facts, bookings: dict) -> None:
+    """An export whose payment an earlier release booked as one lump (before per-payment
+    bookings): if the lump equals what Billbee records now, those payments are booked."""
+    lump = bookings.get("order")
+    if lump is not None and len(bookings) == 1 and all(f.key != "order" for f in facts):
+        # Billbee now lists the payments of an order it had marked paid without them
+        if lump.status != PaymentBooking.Status.BOOKED:
+            return  # settled by the paid amount first; then it counts as changed
+        export.payment_booked_at = export.payment_booked_at or lump.booked_at
+        export.payment_amount = lump.amount
+        lump.delete()
+        bookings.clear()
+    if bookings or export.payment_booked_at is None or export.payment_amount is None:
+        return
+    if sum((fact.amount for fact in facts), Decimal(0)) != export.payment_amount:
+        raise NeedsAction(
+            OrderExport.Problem.PAYMENT_CHANGED,
+            messages.PAYMENT_CHANGED
+            % {
+                "voucher": export.voucher_id,
+                "booked": str(export.payment_amount),
+                "now": _payments_list(facts) or "–",
+            },
+            messages.PAYMENT_CHANGED_HINT,
+        )
+    paid_before = Decimal(0)
+    for fact in facts:
+        bookings[fact.key] = PaymentBooking.objects.create(
+            export=export,
+            key=fact.key,
+            billbee_payment_id=fact.billbee_id,
+            payment_type=fact.payment_type,
+            pay_date=fact.pay_date,
+            amount=fact.amount,
+            booking_type="FULL_PAYMENT",
+            check_account_id=export.payment_check_account_id,
+            paid_before=paid_before,
+            status=PaymentBooking.Status.BOOKED,
+            booked_at=export.payment_booked_at,
+        )
+        paid_before += fact.amount
+
+
+def _confirm_sent(context: ExportContext, export: OrderExport, bookings: dict, currency) -> Decimal:
+    """Settle a booking whose answer was lost by sevDesk's paid amount; the amount booked."""
+    booked = sum(
+        (b.amount for b in bookings.values() if b.status == PaymentBooking.Status.BOOKED),
+        Decimal(0),
+    )
+    sent = [b for b in bookings.values() if b.status == PaymentBooking.Status.SENT]
+    if not sent:
+        return booked
+    paid = _paid_in_sevdesk(context, export)
+    for booking in sent:  # one at most: bookings are sent one after another
+        if paid == booking.paid_before + booking.amount:
+            _booking_mark(booking, PaymentBooking.Status.BOOKED)
+            booked += booking.amount
+        elif paid == booking.paid_before:
+            booking.delete()  # it never arrived: sent again below
+            del bookings[booking.key]
+        else:
+            raise _paid_mismatch(export, paid, booking.paid_before + booking.amount, currency)
+    return booked
+
+
+def _paid_in_sevdesk(context: ExportContext, export: OrderExport) -> Decimal:
+    voucher = context.sevdesk.get_voucher(export.voucher_id)
+    return Decimal(str(voucher.paid_amount or 0)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _paid_in_sevdesk_check(context, export, booked: Decimal, currency: str) -> None:
+    """Before booking onto a voucher that has bookings: sevDesk's paid amount must be ours."""
+    paid = _paid_in_sevdesk(context, export)
+    if paid != booked:
+        raise _paid_mismatch(export, paid, booked, currency)
+
+
+def _paid_mismatch(export, paid: Decimal, expected: Decimal, currency: str) -> NeedsAction:
+    return NeedsAction(
+        OrderExport.Problem.PAYMENT_UNCLEAR,
+        messages.PAID_MISMATCH
+        % {
+            "voucher": export.voucher_id,
+            "paid": _money(paid, currency),
+            "expected": _money(expected, currency),
+        },
+        messages.PAID_MISMATCH_HINT,
+    )
+
+
+def _payment_account(connection: Connection, payment_type: int | None):
     assignments = {a.payment_method: a for a in connection.account_assignments.all()}
-    assignment = assignments.get(order.payment_method)
+    assignment = assignments.get(payment_type) if payment_type is not None else None
     if assignment is None and connection.book_unassigned_as_standard:
         assignment = assignments.get(None)
     return assignment
 
 
-def _payment_book(
-    context: ExportContext, export: OrderExport, order: Order, payment: PaymentDue
-) -> bool:
-    """Book the payment once; False (with the reason recorded) when it cannot be booked."""
-    client = context.sevdesk
-    if export.payment_book_sent_at is not None:
-        voucher = client.get_voucher(export.voucher_id)
-        if voucher.status == VOUCHER_PAID or (voucher.paid_amount or 0) >= payment.amount:
-            _save(export, payment_booked_at=timezone.now(), payment_amount=payment.amount)
-            return True
-    assignment = _payment_account(context.connection, order)
-    if assignment is None:
-        _finish(
-            export,
-            OrderExport.Status.VOUCHER_CREATED,
-            messages.NO_ACCOUNT % {"method": payment_type_name(order.payment_method)},
-            problem=OrderExport.Problem.NO_ACCOUNT,
-            hint=messages.NO_ACCOUNT_HINT,
-        )
-        return False
-    _save(
-        export,
-        payment_book_sent_at=timezone.now(),
-        payment_check_account_id=assignment.check_account_id,
+def _payment_send(
+    context: ExportContext,
+    export: OrderExport,
+    fact: PaymentFact,
+    assignment: AccountAssignment,
+    *,
+    paid_before: Decimal,
+    gross: Decimal,
+) -> Decimal:
+    """Book one payment: marked sent (committed) first, booked when sevDesk answered."""
+    completes = paid_before + fact.amount == gross
+    booking, _created = PaymentBooking.objects.update_or_create(
+        export=export,
+        key=fact.key,
+        defaults={
+            "billbee_payment_id": fact.billbee_id,
+            "payment_type": fact.payment_type,
+            "pay_date": fact.pay_date,
+            "amount": fact.amount,
+            "booking_type": "FULL_PAYMENT" if completes else "N",
+            "check_account_id": assignment.check_account_id,
+            "paid_before": paid_before,
+            "status": PaymentBooking.Status.SENT,
+            "sent_at": timezone.now(),
+        },
     )
+    _save(export, payment_book_sent_at=booking.sent_at)  # still holding the claim
     payment_book(
-        client=client,
+        client=context.sevdesk,
         voucher_id=export.voucher_id,
-        amount=payment.amount,
-        pay_date=payment.date,
+        amount=fact.amount,
+        pay_date=fact.pay_date,
         check_account_id=assignment.check_account_id,
         check_accounts=context.check_accounts(),
-        payment_type=payment.payment_type,
+        payment_type=booking.booking_type,
     )
-    _save(export, payment_booked_at=timezone.now(), payment_amount=payment.amount)
-    return True
+    _booking_mark(booking, PaymentBooking.Status.BOOKED)
+    return fact.amount
+
+
+def _booking_mark(booking: PaymentBooking, status: str) -> None:
+    booking.status = status
+    booking.booked_at = timezone.now()
+    booking.save(update_fields=["status", "booked_at"])
 
 
 # --- Contacts ------------------------------------------------------------------------------

@@ -40,6 +40,38 @@ NO_ACCOUNT_HINT = _(
     "Assign an offline account to this payment method (tab “Account assignment”), or switch on "
     "“Book unassigned payments as standard payment”; the payment is booked at the next run."
 )
+PAYMENT_OPEN_NO_ACCOUNT = _(
+    "Voucher %(voucher)s created – payment open: assign an account for “%(method)s”."
+)
+PART_PAID = _("Voucher %(voucher)s created; %(paid)s of %(total)s paid, %(open)s open.")
+PART_PAID_HINT = _("Nothing to do: further payments are booked as soon as Billbee records them.")
+PAYMENT_REFUNDED = _(
+    "Needs action: Billbee records money paid back on this order (%(payments)s); voucher "
+    "%(voucher)s and its payments were left as they are."
+)
+PAYMENT_CHANGED = _(
+    "Needs action: a payment booked on voucher %(voucher)s changed or disappeared in Billbee "
+    "(booked: %(booked)s; Billbee now: %(now)s). Nothing more was booked."
+)
+PAYMENT_CHANGED_HINT = _(
+    "Check the payments of the voucher in sevDesk against the order in Billbee. Refunds are "
+    "booked through the credit note; correct anything else in sevDesk, then choose “Retry”."
+)
+OVERPAID = _(
+    "Needs action: Billbee records %(paid)s paid (%(payments)s), more than the invoice total of "
+    "%(total)s. Nothing more was booked on voucher %(voucher)s."
+)
+OVERPAID_HINT = _(
+    "Correct the payments in Billbee (or book the surplus in sevDesk by hand), then choose “Retry”."
+)
+PAID_MISMATCH = _(
+    "Needs action: sevDesk shows %(paid)s paid on voucher %(voucher)s, but our bookings add up "
+    "to %(expected)s. Nothing more was booked."
+)
+PAID_MISMATCH_HINT = _(
+    "Someone may have booked or removed a payment in sevDesk. Check the voucher's payments, "
+    "then choose “Retry”."
+)
 ACCOUNT_NOT_ALLOWED = _(
     "Voucher created, payment not booked: the sevDesk account %(account)s is not an active "
     "offline account."

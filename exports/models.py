@@ -77,6 +77,10 @@ class OrderExport(MerchantOwned):
         REJECTED = "rejected", _("Rejected by sevDesk")
         NOT_BUILDABLE = "not_buildable", _("Cannot be booked as it is")
         NO_ACCOUNT = "no_account", _("No offline account assigned")
+        PART_PAID = "part_paid", _("Partly paid, waiting for further payments")
+        PAYMENT_CHANGED = "payment_changed", _("Payment changed after booking")
+        OVERPAID = "overpaid", _("Payments exceed the invoice total")
+        PAYMENT_UNCLEAR = "payment_unclear", _("Paid amount in sevDesk does not match")
         ALREADY_BOOKED = "already_booked", _("Already booked through another connection")
         INVOICE_CHANGED = "invoice_changed", _("Invoice changed after the voucher was created")
         AMBIGUOUS = "ambiguous", _("Voucher in sevDesk cannot be matched for certain")
@@ -124,6 +128,11 @@ class OrderExport(MerchantOwned):
     payment_booked_at = models.DateTimeField(_("payment booked"), null=True, blank=True)
     payment_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     payment_check_account_id = models.BigIntegerField(null=True, blank=True)
+    # Billbee's paid amount of the order when its payments were last settled: a sync that
+    # changes it brings the export back for the new payments (exports_with_new_payments).
+    payments_seen_total = models.DecimalField(
+        max_digits=20, decimal_places=8, null=True, blank=True
+    )
     tagged_at = models.DateTimeField(_("tagged in Billbee"), null=True, blank=True)
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -170,6 +179,46 @@ class ExportAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.export} @ {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class PaymentBooking(models.Model):
+    """One Billbee payment booked onto an export's voucher: booked once, with its own state.
+
+    `key` names the payment: "billbee:<BillbeeId>" for a payment of Billbee's `Payments[]`,
+    "order" for an order that Billbee marks paid without listing its payments. A booking is
+    marked sent (with the voucher's paid amount before it) and committed before `bookAmount`
+    leaves, so a lost answer is settled by reading the voucher's paid amount, never by guessing.
+    """
+
+    class Status(models.TextChoices):
+        SENT = "sent", _("Sent, answer pending")
+        BOOKED = "booked", _("Booked")
+
+    export = models.ForeignKey(
+        OrderExport, on_delete=models.CASCADE, related_name="payment_bookings"
+    )
+    key = models.CharField(max_length=60)
+    billbee_payment_id = models.BigIntegerField(null=True, blank=True)
+    payment_type = models.PositiveSmallIntegerField(_("payment type"), null=True, blank=True)
+    pay_date = models.DateField(_("payment date"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    booking_type = models.CharField(max_length=12)  # sevDesk's bookAmount type: N, FULL_PAYMENT
+    check_account_id = models.BigIntegerField(_("offline account"), null=True, blank=True)
+    paid_before = models.DecimalField(max_digits=14, decimal_places=2)
+    status = models.CharField(max_length=10, choices=Status)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    booked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["export", "pay_date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["export", "key"], name="exports_one_booking_per_payment"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.amount} ({self.status})"
 
 
 class Booking(models.Model):

@@ -9,7 +9,9 @@ active offline accounts, which the merchant reconciles later.
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
+import hashlib
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext
 
@@ -77,3 +79,58 @@ def payment_account_check(*, check_account_id: int, check_accounts: list[CheckAc
             )
             % {"name": account.name}
         )
+
+
+# --- What Billbee records as paid ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentFact:
+    """One payment as Billbee records it, in cents of the order's currency, on a Berlin day."""
+
+    key: str
+    billbee_id: int | None
+    payment_type: int | None
+    pay_date: datetime.date
+    amount: Decimal
+
+
+def payment_facts(order) -> list[PaymentFact]:
+    """The order's payments in the order they were made: Billbee's `Payments[]` where it lists
+    them, else one payment of the paid amount on the order's payment method and date (orders
+    Billbee marks paid without listing a payment). Amounts of 0 are no payment."""
+    from exports.mapping import berlin_date  # local: mapping imports the builder
+
+    fallback_day = berlin_date(order.paid_at) or berlin_date(order.invoice_date)
+    listed = [
+        PaymentFact(
+            key=_payment_key(payment),
+            billbee_id=payment.billbee_id,
+            payment_type=payment.payment_type,
+            pay_date=berlin_date(payment.pay_date) or fallback_day,
+            amount=_cents(payment.amount),
+        )
+        for payment in order.payments.all()
+        if _cents(payment.amount)
+    ]
+    if listed:
+        return sorted(listed, key=lambda fact: (fact.pay_date, fact.key))
+    paid = _cents(order.paid_amount or Decimal(0))
+    if not paid or fallback_day is None:
+        return []
+    return [PaymentFact("order", None, order.payment_method, fallback_day, paid)]
+
+
+def _payment_key(payment) -> str:
+    if payment.billbee_id is not None:
+        return f"billbee:{payment.billbee_id}"
+    # no Billbee id: what identifies the payment in Billbee's own words
+    text = f"{payment.transaction_id}|{payment.pay_date}|{payment.payment_type}|{payment.amount}"
+    return "payment:" + hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def _cents(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+CENT = Decimal("0.01")

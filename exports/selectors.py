@@ -70,7 +70,10 @@ def _settled(now: datetime.datetime) -> Q:
         Q(status__in=[*OrderExport.FINISHED, OrderExport.Status.NEEDS_ACTION])
         | Q(status=OrderExport.Status.RETRY, next_attempt_at__gt=now)
         | Q(status=OrderExport.Status.IN_PROGRESS, claimed_at__gte=now - claim_stale_after())
-        | Q(status=OrderExport.Status.VOUCHER_CREATED, problem=OrderExport.Problem.NO_ACCOUNT)
+        | Q(
+            status=OrderExport.Status.VOUCHER_CREATED,
+            problem__in=[OrderExport.Problem.NO_ACCOUNT, OrderExport.Problem.PART_PAID],
+        )
     )
 
 
@@ -119,6 +122,27 @@ def exports_changed_after_booking(*, connection: Connection):
 
 
 HALF_CENT = Decimal("0.005")
+
+
+def exports_with_new_payments(*, connection: Connection):
+    """Vouchers whose order's paid amount in Billbee changed since their payments were last
+    settled (a later payment, a second one, a refund): they are taken up again."""
+    if not connection.billbee_reconciles:
+        return OrderExport.objects.none()
+    return (
+        OrderExport.objects.filter(
+            connection=connection,
+            voucher_id__isnull=False,
+            status__in=[OrderExport.Status.PAID, OrderExport.Status.VOUCHER_CREATED],
+            problem__in=[
+                OrderExport.Problem.NONE,
+                OrderExport.Problem.PART_PAID,
+                OrderExport.Problem.NO_ACCOUNT,
+            ],
+        )
+        .exclude(payments_seen_total__isnull=True)
+        .exclude(order__paid_amount=F("payments_seen_total"))
+    )
 
 
 @dataclass(frozen=True)

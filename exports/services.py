@@ -35,6 +35,7 @@ from exports.selectors import (
     claim_stale_after,
     exports_changed_after_booking,
     exports_to_finish,
+    exports_with_new_payments,
     orders_to_export,
     orders_waiting,
 )
@@ -140,6 +141,17 @@ def _scheduled_exports(connection: Connection) -> list[tuple[int, int, int]]:
             "pk", "attempt_count", "order_id"
         )
     )
+    reopened = list(exports_with_new_payments(connection=connection).values_list("pk", flat=True))
+    if reopened:  # a later payment: the voucher exists, only the new payment goes out
+        OrderExport.objects.filter(
+            pk__in=reopened,
+            status__in=[OrderExport.Status.PAID, OrderExport.Status.VOUCHER_CREATED],
+        ).update(status=OrderExport.Status.PENDING, attempt_count=0, next_attempt_at=None)
+        rows |= set(
+            OrderExport.objects.filter(pk__in=reopened).values_list(
+                "pk", "attempt_count", "order_id"
+            )
+        )
     changed = exports_changed_after_booking(connection=connection).select_related("order")
     for export in changed.iterator():
         invoice_changed_record(export=export)

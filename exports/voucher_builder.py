@@ -33,12 +33,12 @@ Rules (one place for them):
   from there, shipping and fees at their own rates; else from the order's lines (items with
   Billbee's VAT per line; shipping without a rate is split as above). All positions are gross
   (`net: false`; sevDesk's spec allows no mixture), and sevDesk computes each position's VAT
-  from its gross (`sumTax` is read-only): gross − round(gross · 100 / (100 + rate)). Where one
+  from its gross (`sumTax` is read-only): gross - round(gross * 100 / (100 + rate)). Where one
   position per rate would give a VAT other than the sum of the invoice's per-line VAT, each
   line of that rate becomes its own position, as the invoice rounds per line; if even that
   does not reach the invoice's VAT, the order is not buildable (never booked with other
-  figures). Example: 3 × 0.99 at 19 %, VAT per line 0.16, invoice VAT 0.48. One position of
-  2.97 → sevDesk 2.97 − 2.50 = 0.47; three positions of 0.99 → 3 × (0.99 − 0.83) = 0.48.
+  figures). Example: 3 x 0.99 at 19 %, VAT per line 0.16, invoice VAT 0.48. One position of
+  2.97 → sevDesk 2.97 - 2.50 = 0.47; three positions of 0.99 → 3 x (0.99 - 0.83) = 0.48.
 - Accounts: goods per (tax rule, rate); shipping on `("shipping", rule, rate)` when the
   merchant chose an account for it (its own position "Versand 19 %"), else with the goods;
   coupons on `COUPON_ACCOUNT_KEY`. The merchant picks them on the account assignment tab
