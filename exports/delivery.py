@@ -73,7 +73,13 @@ from exports.models import (
 )
 from exports.payments import PaymentAccountNotAllowed, PaymentFact, payment_book, payment_facts
 from exports.selectors import VOUCHER_DATE_FIELD, claim_stale_after, eligibility
-from exports.voucher_builder import VoucherNotBuildable, VoucherSettings, build_voucher
+from exports.voucher_builder import (
+    OssDistanceSale,
+    RevenueAccountMissing,
+    VoucherNotBuildable,
+    VoucherSettings,
+    build_voucher,
+)
 from orders.billbee_client import BillbeeError, BillbeeRateLimited, BillbeeTemporaryError
 from orders.enums import payment_type_name
 from orders.models import BillbeeAccount, Order
@@ -532,12 +538,15 @@ def _record_failure(context: ExportContext, export: OrderExport, error: Exceptio
         | BillbeeError
         | InvoiceNotAvailable,
     ):
+        problem = _problem_of(error)
+        text = getattr(error, "message", None) or str(error)
         _finish(
             export,
             OrderExport.Status.NEEDS_ACTION,
-            messages.REJECTED % {"message": getattr(error, "message", None) or str(error)},
-            problem=_problem_of(error),
-            hint=messages.REJECTED_HINT,
+            (messages.NEEDS_ACTION if problem == OrderExport.Problem.OSS else messages.REJECTED)
+            % {"message": text},
+            problem=problem,
+            hint=PROBLEM_HINTS.get(problem, messages.REJECTED_HINT),
         )
     else:
         logger.error(
@@ -608,7 +617,17 @@ def _temporary_failure(export: OrderExport, message, detail: str) -> None:
     logger.info("export %s: temporary failure (%s), retry at %s", export.pk, detail, retry_at)
 
 
+PROBLEM_HINTS = {
+    OrderExport.Problem.OSS: messages.OSS_HINT,
+    OrderExport.Problem.NO_REVENUE_ACCOUNT: messages.NO_REVENUE_ACCOUNT_HINT,
+}
+
+
 def _problem_of(error: Exception) -> str:
+    if isinstance(error, OssDistanceSale):
+        return OrderExport.Problem.OSS
+    if isinstance(error, RevenueAccountMissing):
+        return OrderExport.Problem.NO_REVENUE_ACCOUNT
     if isinstance(error, VoucherNotBuildable):
         return OrderExport.Problem.NOT_BUILDABLE
     if isinstance(error, PaymentAccountNotAllowed):

@@ -46,6 +46,8 @@ def _stated_vat(gross: Decimal, rate: Decimal, vat: Decimal | None) -> Decimal |
 
 
 HALF_CENT = Decimal("0.005")
+# Billbee tags distance sales so once the merchant switched OSS on (billbee-api.md).
+DISTANCE_SALE_TAG = "Fernverkauf"
 
 
 def _order_line(order: Order, item) -> VoucherLine:
@@ -71,4 +73,5 @@ def voucher_order_from(order: Order) -> VoucherOrder:
         lines=lines,
         customer_name=customer_name(order),
         customer_vat_id=order.customer_vat_id or None,
+        distance_sale=DISTANCE_SALE_TAG in (order.tags or []),
     )

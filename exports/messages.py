@@ -72,6 +72,16 @@ PAID_MISMATCH_HINT = _(
     "Someone may have booked or removed a payment in sevDesk. Check the voucher's payments, "
     "then choose “Retry”."
 )
+NEEDS_ACTION = _("Needs action: %(message)s")
+OSS_HINT = _(
+    "sevDesk takes no OSS tax rule on vouchers, and booking the foreign VAT under a German rule "
+    "would be wrong. Book this invoice in sevDesk as an invoice with the OSS rule; it is not "
+    "sent again by itself."
+)
+NO_REVENUE_ACCOUNT_HINT = _(
+    "Choose the revenue account under “Revenue accounts” (tab “Account assignment”), then "
+    "choose “Retry”."
+)
 ACCOUNT_NOT_ALLOWED = _(
     "Voucher created, payment not booked: the sevDesk account %(account)s is not an active "
     "offline account."

@@ -77,6 +77,8 @@ class OrderExport(MerchantOwned):
         REJECTED = "rejected", _("Rejected by sevDesk")
         NOT_BUILDABLE = "not_buildable", _("Cannot be booked as it is")
         NO_ACCOUNT = "no_account", _("No offline account assigned")
+        NO_REVENUE_ACCOUNT = "no_revenue_account", _("No revenue account assigned")
+        OSS = "oss", _("OSS distance sale")
         PART_PAID = "part_paid", _("Partly paid, waiting for further payments")
         PAYMENT_CHANGED = "payment_changed", _("Payment changed after booking")
         OVERPAID = "overpaid", _("Payments exceed the invoice total")

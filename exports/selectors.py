@@ -189,6 +189,8 @@ class ExportCounts:
     failing: int
     waiting_for_invoice: int
     waiting_for_payment: int
+    payment_open: int
+    oss: int
 
 
 def export_counts(*, connection: Connection) -> ExportCounts:
@@ -207,6 +209,8 @@ def export_counts(*, connection: Connection) -> ExportCounts:
         waiting_for_payment=exports.filter(
             problem=OrderExport.Problem.WAITING_FOR_PAYMENT, status=OrderExport.Status.SKIPPED
         ).count(),
+        payment_open=exports.filter(status=OrderExport.Status.VOUCHER_CREATED).count(),
+        oss=exports.filter(problem=OrderExport.Problem.OSS).count(),
     )
 
 

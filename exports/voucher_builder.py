@@ -10,12 +10,13 @@ the invoice total rounded to cents.
 
 Rules (one place for them):
 
-- OSS distance sales are refused. An order under normal VAT (VatMode 0) whose lines carry a
-  rate that is not German (0, 7 or 19 %) is a distance sale taxed in the buyer's country (AT
-  20 %, FR 5.5 %, NL 9 %). sevDesk's spec marks the One-Stop-Shop tax rules (18, 19, 20) as not
-  usable on vouchers, and booking such a rate under rule 1 would declare foreign VAT as German
-  VAT. `OssDistanceSale` (a `VoucherNotBuildable`) says so, and the export shows "needs
-  action". Example: 120.00 gross at 20 % for an Austrian customer → OssDistanceSale.
+- OSS distance sales are refused. An order under normal VAT (VatMode 0) that Billbee tags
+  "Fernverkauf", or whose lines carry a rate that is not German (0, 7 or 19 %), is a distance
+  sale taxed in the buyer's country (AT 20 %, FR 5.5 %, NL 9 %). sevDesk's spec marks the
+  One-Stop-Shop tax rules (18, 19, 20) as not usable on vouchers, and booking such a rate
+  under rule 1 would declare foreign VAT as German VAT. `OssDistanceSale` (a
+  `VoucherNotBuildable`) says so, and the export shows "needs action". Example: 120.00 gross
+  at 20 % for an Austrian customer → OssDistanceSale.
 - Small business (§19 UStG, VatMode 1), intra-EU supplies (2) and exports (3): one position at
   0 % under the mode's rule, whatever rates or VAT amounts Billbee sent on the lines.
   Example (§19): 45.00 "at 19 %" + 4.90 shipping → one position 49.90 at 0 %, rule 11.
@@ -93,6 +94,10 @@ class OssDistanceSale(VoucherNotBuildable):
     """A distance sale taxed in another EU country: sevDesk takes no OSS rule on vouchers."""
 
 
+class RevenueAccountMissing(VoucherNotBuildable):
+    """No revenue account for a tax case: the merchant chooses one on the account tab."""
+
+
 @dataclass(frozen=True)
 class VoucherLine:
     """One amount of the invoice, gross, at its tax rate.
@@ -124,6 +129,8 @@ class VoucherOrder:
     lines: tuple[VoucherLine, ...]
     customer_name: str
     customer_vat_id: str | None
+    # Billbee marks the order a distance sale (its "Fernverkauf" tag, once OSS is on there)
+    distance_sale: bool = False
 
 
 @dataclass(frozen=True)
@@ -250,7 +257,7 @@ def _refuse_distance_sales(order: VoucherOrder) -> None:
     """A foreign rate under normal VAT is an OSS distance sale (see the module docstring)."""
     if order.vat_mode != 0:
         return
-    if any(line.tax_rate not in GERMAN_RATES for line in order.lines):
+    if order.distance_sale or any(line.tax_rate not in GERMAN_RATES for line in order.lines):
         raise OssDistanceSale(
             gettext(
                 "OSS distance sale – sevDesk does not allow OSS tax rules on vouchers. Book "
@@ -465,7 +472,7 @@ def _position(
     key = ("shipping", tax_key, rate) if bucket.part == SHIPPING else (tax_key, rate)
     account = settings.revenue_accounts.get(key)
     if account is None:
-        raise VoucherNotBuildable(
+        raise RevenueAccountMissing(
             gettext(
                 "No revenue account is assigned to tax rule %(rule)s with %(rate)s %% VAT. "
                 "Please choose one under “Revenue accounts” on the connection's account "
@@ -492,7 +499,7 @@ def _coupon_position(settings: VoucherSettings, tax_key: int, gross: Decimal) ->
     if account is None:
         account = settings.revenue_accounts.get((tax_key, ZERO))
     if account is None:
-        raise VoucherNotBuildable(
+        raise RevenueAccountMissing(
             gettext(
                 "The order has a coupon, but no account is assigned to redeemed coupons "
                 "(multi-purpose vouchers) and tax rule %(rule)s has no 0 %% account. Please "
