@@ -393,7 +393,7 @@ def _settle_without_attempt(context: ExportContext, export: OrderExport) -> bool
     if export.voucher_save_sent_at is not None:
         return False  # once a save was sent, finish it whatever the order's state now
     failed = [
-        reason.text
+        reason.failed
         for reason in eligibility(connection=connection, order=order)
         if not reason.ok and reason.rule in {"shop", "state", "start_date"}
     ]

@@ -149,7 +149,8 @@ def exports_with_new_payments(*, connection: Connection):
 class Reason:
     rule: str
     ok: bool
-    text: str
+    text: str  # the rule, as met ("Shop … belongs to this connection")
+    failed: str = ""  # the rule, as broken, naming where the merchant changes it
 
 
 def eligibility(*, connection: Connection, order: Order) -> list[Reason]:
@@ -158,6 +159,8 @@ def eligibility(*, connection: Connection, order: Order) -> list[Reason]:
     voucher_date = getattr(order, VOUCHER_DATE_FIELD[connection.voucher_date_basis])
     shop_ids = set(connection.shops.values_list("pk", flat=True))
     reference_date = voucher_date or order.order_date
+    state = {"state": order_state_name(order.state)}
+    start = {"date": connection.start_date.strftime("%d.%m.%Y")}
     return [
         Reason(
             "shop",
@@ -165,21 +168,36 @@ def eligibility(*, connection: Connection, order: Order) -> list[Reason]:
             _("Shop “%(shop)s” belongs to this connection") % {"shop": order.shop.name}
             if order.shop_id
             else _("Manual orders (without a shop) belong to this connection"),
+            _("Shop “%(shop)s” is not one of the chosen shops (tab Properties)")
+            % {"shop": order.shop.name}
+            if order.shop_id
+            else _("Manual orders (without a shop) are not chosen (tab Properties)"),
         ),
         Reason(
             "state",
             order.state in connection.order_states,
-            _("Current state “%(state)s” is one of the connection's states")
-            % {"state": order_state_name(order.state)},
+            _("Current state “%(state)s” is one of the connection's states") % state,
+            _("Current state “%(state)s” is not one of the chosen order states (tab Properties)")
+            % state,
         ),
         Reason(
             "start_date",
             reference_date is not None and reference_date >= since,
-            _("Voucher date on or after the start date %(date)s")
-            % {"date": connection.start_date.strftime("%d.%m.%Y")},
+            _("Voucher date on or after the start date %(date)s") % start,
+            _("Voucher date before the start date %(date)s (tab Properties)") % start,
         ),
-        Reason("invoice", order.has_invoice, _("Has an invoice with an invoice date")),
-        Reason("payment", order.paid_at is not None, _("Has a payment date")),
+        Reason(
+            "invoice",
+            order.has_invoice,
+            _("Has an invoice with an invoice date"),
+            _("No invoice with an invoice date yet"),
+        ),
+        Reason(
+            "payment",
+            order.paid_at is not None,
+            _("Has a payment date"),
+            _("No payment date yet"),
+        ),
     ]
 
 

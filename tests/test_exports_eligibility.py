@@ -155,3 +155,22 @@ def test_each_rule_is_explained_for_one_order(connection, merchant, shop):
         "invoice": True,
         "payment": False,
     }
+
+
+def test_a_chosen_order_that_breaks_rules_names_every_broken_rule_as_broken(
+    connection, merchant, sevdesk_account
+):
+    # chosen by hand: another shop and a state the connection does not send
+    other_shop = ShopFactory(merchant=merchant, name="Amazon DE")
+    order = invoiced_order(merchant, other_shop, 1, state=1)
+
+    run_export(connection, kind=ExportRun.Kind.MANUAL, orders=[order])
+
+    export = outcome(order)
+    assert export.status == OrderExport.Status.SKIPPED
+    assert export.message == (
+        "Nicht übertragen: Shop „Amazon DE“ gehört nicht zu den gewählten Shops (Reiter "
+        "Eigenschaften); Aktueller Status „Bestellt“ gehört nicht zu den gewählten "
+        "Auftragsstatus (Reiter Eigenschaften)"
+    )
+    assert not Voucher.objects.exists()
