@@ -792,8 +792,10 @@ def test_a_partial_payment_leaves_the_voucher_open_until_the_rest_arrives(api, s
     voucher = save_voucher(api)
     check_account = offline_account(sandbox_account)
 
-    book(api, voucher["id"], amount=100.00, check_account=check_account, type="N")
-    assert Voucher.objects.get().status == Voucher.Status.OPEN
+    answer = book(api, voucher["id"], amount=100.00, check_account=check_account, type="N")
+    assert (answer.objects["fromStatus"], answer.objects["toStatus"]) == ("100", "750")
+    assert Voucher.objects.get().status == Voucher.Status.PARTIALLY_PAID
+    assert api.get(f"/Voucher/{voucher['id']}").objects[0]["status"] == "750"
     book(api, voucher["id"], amount=19.00, check_account=check_account, type="N")
 
     assert Voucher.objects.get().status == Voucher.Status.PAID
@@ -809,7 +811,31 @@ def test_more_than_the_open_amount_cannot_be_booked(api, sandbox_account):
 
     assert answer.status == 400
     assert "open amount" in answer.error_message
-    assert Voucher.objects.get().status == Voucher.Status.OPEN
+    assert Voucher.objects.get().status == Voucher.Status.PARTIALLY_PAID
+
+
+def test_a_part_booked_as_full_payment_pays_the_voucher_but_shows_the_difference(
+    api, sandbox_account
+):
+    # FULL_PAYMENT consumes the whole remaining amount (sevdesk-api.md): the voucher is paid,
+    # and its paid amount shows that only 100.00 of 119.00 arrived
+    voucher = save_voucher(api)
+
+    book(api, voucher["id"], amount=100.00, check_account=offline_account(sandbox_account))
+
+    shown = api.get(f"/Voucher/{voucher['id']}").objects[0]
+    assert (shown["status"], shown["paidAmount"], shown["sumGross"]) == ("1000", 100.0, "119.00")
+
+
+def test_a_revenue_voucher_booked_with_a_negative_amount_stays_partially_paid(api, sandbox_account):
+    voucher = save_voucher(api)
+
+    answer = book(
+        api, voucher["id"], amount=-119.00, check_account=offline_account(sandbox_account)
+    )
+
+    assert answer.status == 200
+    assert Voucher.objects.get().status == Voucher.Status.PARTIALLY_PAID
 
 
 def test_a_paid_voucher_cannot_be_paid_again(api, sandbox_account):

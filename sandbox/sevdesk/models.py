@@ -270,6 +270,7 @@ class Voucher(AccountScoped):
     class Status(models.IntegerChoices):
         DRAFT = 50, _("draft")
         OPEN = 100, _("open")
+        PARTIALLY_PAID = 750, _("partially paid")
         PAID = 1000, _("paid")
 
     class CreditDebit(models.TextChoices):
@@ -315,7 +316,10 @@ class Voucher(AccountScoped):
 
     @property
     def open_amount(self) -> Decimal:
-        return self.sum_gross - self.paid_amount
+        """What is still to be paid, in the voucher's currency: revenue (D) vouchers are paid
+        with positive amounts, expense (C) vouchers with negative ones (sevdesk-api.md)."""
+        paid = self.paid_amount if self.credit_debit == "D" else -self.paid_amount
+        return abs(self.sum_gross) - paid
 
 
 class VoucherPos(AccountScoped):

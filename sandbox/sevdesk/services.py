@@ -420,7 +420,16 @@ def voucher_book_amount(
     type: str,
     check_account_id: int,
 ) -> VoucherPayment:
-    """Book a payment on an open voucher; it becomes paid (1000) once nothing is left open."""
+    """Book a payment as sevDesk does (sevdesk-api.md, "bookAmount"):
+
+    - `N` (part): the voucher is partially paid (750) until nothing is left open, then 1000.
+    - `FULL_PAYMENT` consumes the whole remaining amount: 1000 whatever the amount, while the
+      paid amount records exactly what was sent (so a part booked as full payment shows).
+    - The sign: positive for revenue (D), negative for expense (C) vouchers; a wrong sign is
+      taken, but leaves the voucher at 750.
+    - The sandbox's assumptions, where sevDesk documents nothing: a voucher already at 1000
+      takes no more bookings (400); an amount above the open amount is refused (400).
+    """
     voucher = Voucher.objects.select_for_update().filter(account=account, pk=voucher_id).first()
     if voucher is None:
         raise NotFound(f"Voucher with id {voucher_id} not found")
@@ -428,9 +437,12 @@ def voucher_book_amount(
     _check_payment(voucher, amount, type)
     from_status = voucher.status
     voucher.paid_amount += amount
-    if voucher.open_amount <= 0:
+    right_sign = (amount > 0) == (voucher.credit_debit == Voucher.CreditDebit.DEBIT)
+    if right_sign and (type == "FULL_PAYMENT" or voucher.open_amount <= 0):
         voucher.status = Voucher.Status.PAID
         voucher.pay_date = date
+    else:
+        voucher.status = Voucher.Status.PARTIALLY_PAID
     voucher.save(update_fields=["paid_amount", "status", "pay_date", "updated"])
     return VoucherPayment.objects.create(
         account=account,
@@ -458,9 +470,11 @@ def _check_payment(voucher: Voucher, amount: Decimal, type: str) -> None:
         raise BadRequest(f"type must be one of {', '.join(sorted(PAYMENT_TYPES))}")
     if voucher.status == Voucher.Status.DRAFT:
         raise BadRequest("Draft vouchers cannot be booked")
-    if amount <= 0:
-        raise BadRequest("amount must be greater than 0")
-    if amount > voucher.open_amount:
+    if voucher.status == Voucher.Status.PAID:
+        raise BadRequest("Voucher is already paid")
+    if not amount:
+        raise BadRequest("amount must not be 0")
+    if abs(amount) > voucher.open_amount:
         raise BadRequest(
             f"amount {amount} exceeds the open amount {voucher.open_amount} of this voucher"
         )
