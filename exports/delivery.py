@@ -89,7 +89,6 @@ logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
 SEVDESK_TAG = "sevDesk"
-VOUCHER_PAID = 1000
 # Attempts (claims that reached the remote side) before an export gives up; the delays after
 # attempts 1..7 add up to about 22 hours, so a day-long sevDesk outage is ridden out.
 MAX_ATTEMPTS = 8

@@ -398,9 +398,24 @@ class OrderFactory:
         return str(rng.randint(5 * 10**12, 6 * 10**12)), f"#{rng.randint(1001, 99999)}"
 
     def _payments(self, paid_at, payment_method, total, marketplace_id) -> list[dict]:
+        """One payment of the total; about one paid order in ten is paid partly with a gift
+        card (Billbee's payment type 6) and the rest by its payment method. The split uses an
+        RNG of its own, so the other generated values stay what they were for a seed."""
         if paid_at is None:
             return []
+        split = random.Random(f"{marketplace_id}|payments")
+        if total >= 10 and payment_method != GIFT_CARD and split.random() < GIFT_CARD_SHARE:
+            part = (total * Decimal(split.randint(10, 30)) / 100).quantize(CENT, ROUND_HALF_UP)
+            earlier = paid_at - timedelta(minutes=split.randint(1, 30))
+            return [
+                payment_document(split, earlier, GIFT_CARD, part, marketplace_id),
+                payment_document(split, paid_at, payment_method, total - part, marketplace_id),
+            ]
         return [payment_document(self.rng, paid_at, payment_method, total, marketplace_id)]
+
+
+GIFT_CARD = 6  # Billbee's payment type "Gutschein"
+GIFT_CARD_SHARE = 0.1
 
 
 def payment_document(rng, paid_at, payment_method, total, purpose) -> dict:

@@ -146,6 +146,35 @@ def _pay(order: SandboxOrder, rng: random.Random, now: datetime) -> None:
     ]
 
 
+@transaction.atomic
+def order_payment_add(
+    *,
+    order: SandboxOrder,
+    amount: Decimal,
+    payment_type: int,
+    when: datetime | None = None,
+    mark_paid: bool | None = None,
+) -> SandboxOrder:
+    """One more payment on an order, as Billbee records it: appended to `Payments`, added to
+    `PaidAmount`; `PayedAt` is set once the payments reach the total (or when `mark_paid`),
+    never cleared (the sandbox's reading of Billbee's "paid" flag)."""
+    order = SandboxOrder.objects.select_for_update().get(pk=order.pk)
+    now = to_milliseconds(when or timezone.now())
+    document = order.data
+    rng = random.Random(f"{order.pk}|{len(document.get('Payments') or [])}")
+    payment = payment_document(rng, now, payment_type, amount, document.get("Id"))
+    document["Payments"] = [*(document.get("Payments") or []), payment]
+    paid = Decimal(document.get("PaidAmount") or 0) + amount
+    document["PaidAmount"] = money(paid)
+    complete = mark_paid or (mark_paid is None and paid >= Decimal(document["TotalCost"]))
+    if complete and order.paid_at is None:
+        order.paid_at = now
+        document["PayedAt"] = billbee_timestamp(now)
+    _touch(order, to_milliseconds(timezone.now()))  # recorded now, whatever the pay date
+    order.save(update_fields=["paid_at", "last_modified_at", "data"])
+    return order
+
+
 def _set_state(order: SandboxOrder, state: int, now: datetime) -> None:
     order.state = order.data["State"] = state
     if state == 4:
