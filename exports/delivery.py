@@ -81,7 +81,7 @@ from exports.voucher_builder import (
     build_voucher,
 )
 from orders.billbee_client import BillbeeError, BillbeeRateLimited, BillbeeTemporaryError
-from orders.enums import payment_type_name
+from orders.enums import ORDER_CANCELLED, payment_type_name
 from orders.models import BillbeeAccount, Order
 from orders.services import InvoiceNotAvailable, billbee_client_for, invoice_pdf_fetch
 
@@ -391,6 +391,14 @@ def _settle_without_attempt(context: ExportContext, export: OrderExport) -> bool
         return True
     if export.voucher_save_sent_at is not None:
         return False  # once a save was sent, finish it whatever the order's state now
+    if order.state == ORDER_CANCELLED:
+        _park(
+            export,
+            status=OrderExport.Status.SKIPPED,
+            problem=OrderExport.Problem.CANCELLED,
+            message=messages.CANCELLED_BEFORE_EXPORT,
+        )
+        return True
     failed = [
         reason.failed
         for reason in eligibility(connection=connection, order=order)

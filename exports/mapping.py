@@ -1,7 +1,7 @@
 """From our order mirror to the voucher builder's plain value objects."""
 
 import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
@@ -57,8 +57,23 @@ def _order_line(order: Order, item) -> VoucherLine:
     return VoucherLine(gross=item.total_price, tax_rate=rate, kind=kind, vat=vat)
 
 
-def voucher_order_from(order: Order) -> VoucherOrder:
+def voucher_order_from(order: Order, document=None) -> VoucherOrder:
+    """The order as the builder sees it; with Billbee's invoice document (GET /orders/invoices)
+    its positions and fees are the reference: their rates, gross and VAT as the PDF shows them.
+    """
+    if document is not None:
+        return _from_invoice_document(order, document)
     lines = tuple(_order_line(order, item) for item in order.items.all())
+    return _voucher_order(
+        order,
+        lines=lines,
+        total_gross=order.total_gross,
+        shipping_gross=order.shipping_cost,
+        adjustment_gross=order.adjustment_cost,
+    )
+
+
+def _voucher_order(order: Order, **values) -> VoucherOrder:
     return VoucherOrder(
         invoice_number=order.invoice_number,
         order_date=berlin_date(order.order_date),
@@ -67,11 +82,69 @@ def voucher_order_from(order: Order) -> VoucherOrder:
         delivery_date=berlin_date(order.shipped_at),
         currency=order.currency or "EUR",
         vat_mode=order.vat_mode,
-        total_gross=order.total_gross,
-        shipping_gross=order.shipping_cost,
-        adjustment_gross=order.adjustment_cost,
-        lines=lines,
         customer_name=customer_name(order),
         customer_vat_id=order.customer_vat_id or None,
         distance_sale=DISTANCE_SALE_TAG in (order.tags or []),
+        **values,
     )
+
+
+SHIPPING_FEE = "ShipCost"  # AdditionalFees[].Type of the shipping costs
+
+
+def _from_invoice_document(order: Order, document) -> VoucherOrder:
+    """Lines from the invoice as Billbee lists it: each position and fee at its stated rate,
+    with its stated VAT. Coupons are known by their position's BillbeeId (the order item)."""
+    if _cents(document.total_gross) != _cents(order.total_gross) or (
+        document.vat_mode != order.vat_mode
+    ):
+        raise VoucherNotBuildable(
+            _(
+                "Billbee's invoice %(number)s (%(invoice)s, VAT mode %(invoice_mode)s) does not "
+                "match its order (%(order)s, VAT mode %(order_mode)s). Please check the invoice "
+                "in Billbee."
+            )
+            % {
+                "number": document.number,
+                "invoice": _cents(document.total_gross),
+                "order": _cents(order.total_gross),
+                "invoice_mode": document.vat_mode,
+                "order_mode": order.vat_mode,
+            }
+        )
+    coupons = {item.billbee_id for item in order.items.all() if item.is_coupon and item.billbee_id}
+    lines = []
+    for position in document.positions or []:
+        coupon = position.get("billbee_id") is not None and int(position["billbee_id"]) in coupons
+        lines.append(
+            VoucherLine(
+                gross=Decimal(str(position["total_gross"])),
+                tax_rate=Decimal(str(position["vat_rate"] or 0)),
+                kind="coupon" if coupon else "item",
+                vat=None if coupon else _decimal_or_none(position.get("total_vat")),
+            )
+        )
+    for fee in document.fees or []:
+        lines.append(
+            VoucherLine(
+                gross=Decimal(str(fee["gross"])),
+                tax_rate=Decimal(str(fee["vat_rate"] or 0)),
+                kind="shipping" if fee.get("type") == SHIPPING_FEE else "adjustment",
+                vat=_decimal_or_none(fee.get("vat")),
+            )
+        )
+    return _voucher_order(
+        order,
+        lines=tuple(line for line in lines if line.gross),
+        total_gross=document.total_gross,
+        shipping_gross=Decimal(0),
+        adjustment_gross=Decimal(0),
+    )
+
+
+def _decimal_or_none(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _cents(amount: Decimal) -> Decimal:
+    return Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

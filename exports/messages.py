@@ -28,6 +28,10 @@ NO_INVOICE_HINT = _("Create the invoice in Billbee; the order is exported afterw
 WAITING_FOR_INVOICE = _("Waiting for invoice.")
 WAITING_FOR_PAYMENT = _("Waiting for payment date.")
 NOT_ELIGIBLE = _("Not sent: %(rules)s")
+CANCELLED_BEFORE_EXPORT = _(
+    "Not sent: the order was cancelled in Billbee before a voucher was created, so nothing is "
+    "booked."
+)
 REJECTED = _("Order could not be exported: %(message)s")
 REJECTED_HINT = _("Correct the order or the connection's settings, then choose “Retry”.")
 TOO_MANY_REQUESTS = _("Order could not be exported: Too Many Requests")

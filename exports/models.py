@@ -72,6 +72,7 @@ class OrderExport(MerchantOwned):
         WAITING_FOR_INVOICE = "waiting_for_invoice", _("Waiting for invoice")
         WAITING_FOR_PAYMENT = "waiting_for_payment", _("Waiting for payment date")
         NOT_ELIGIBLE = "not_eligible", _("No longer eligible")
+        CANCELLED = "cancelled", _("Cancelled")
         AUTHENTICATION = "authentication", _("Token rejected")
         TEMPORARY = "temporary", _("sevDesk or Billbee temporarily unavailable")
         REJECTED = "rejected", _("Rejected by sevDesk")

@@ -39,6 +39,7 @@ from exports.selectors import (
     orders_to_export,
     orders_waiting,
 )
+from orders.enums import ORDER_CANCELLED
 from orders.models import Order
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,21 @@ def _scheduled_exports(connection: Connection) -> list[tuple[int, int, int]]:
                 "pk", "attempt_count", "order_id"
             )
         )
+    OrderExport.objects.filter(  # cancelled before anything was sent: the log says so
+        connection=connection,
+        voucher_save_sent_at__isnull=True,
+        voucher_id__isnull=True,
+        order__state=ORDER_CANCELLED,
+    ).exclude(status__in=[OrderExport.Status.IN_PROGRESS, *OrderExport.FINISHED]).exclude(
+        problem=OrderExport.Problem.CANCELLED
+    ).update(
+        status=OrderExport.Status.SKIPPED,
+        problem=OrderExport.Problem.CANCELLED,
+        message=str(messages.CANCELLED_BEFORE_EXPORT),
+        hint="",
+        next_attempt_at=None,
+        updated_at=now,
+    )
     changed = exports_changed_after_booking(connection=connection).select_related("order")
     for export in changed.iterator():
         invoice_changed_record(export=export)

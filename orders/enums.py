@@ -6,6 +6,8 @@ are the fallbacks the screens use, and unknown ids still get a label.
 
 from collections.abc import Mapping
 
+ORDER_CANCELLED = 8  # "Storniert"
+
 ORDER_STATES: dict[int, str] = {
     1: "Bestellt",
     2: "Bestätigt",

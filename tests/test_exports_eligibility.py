@@ -174,3 +174,29 @@ def test_a_chosen_order_that_breaks_rules_names_every_broken_rule_as_broken(
         "Auftragsstatus (Reiter Eigenschaften)"
     )
     assert not Voucher.objects.exists()
+
+
+def test_an_order_cancelled_before_its_export_is_never_sent_and_the_log_says_why(
+    connection, merchant, shop, sevdesk_account
+):
+    # waiting for its payment, then cancelled in Billbee
+    order = invoiced_order(merchant, shop, 1, paid_at=None)
+    run_export(connection)
+    assert outcome(order).problem == OrderExport.Problem.WAITING_FOR_PAYMENT
+    order.state = 8
+    order.save()
+
+    run_export(connection)
+    run_export(connection, kind=ExportRun.Kind.MANUAL, orders=[order])  # chosen by hand, too
+
+    export = outcome(order)
+    assert (export.status, export.problem) == (
+        OrderExport.Status.SKIPPED,
+        OrderExport.Problem.CANCELLED,
+    )
+    assert export.message == (
+        "Nicht übertragen: Der Auftrag wurde in Billbee storniert, bevor ein Beleg angelegt "
+        "wurde; es wird nichts gebucht."
+    )
+    assert export.attempt_count == 0
+    assert not Voucher.objects.exists()
