@@ -366,7 +366,7 @@ class OrderFactory:
                 "Number": address["BillbeeId"] % 100000,
                 "VatId": customer_vat_id,
             },
-            "Payments": self._payments(paid_at, payment_method, total, marketplace_id),
+            "Payments": self._payments(created_at, paid_at, payment_method, total, marketplace_id),
             "ShippingIds": [],
             "Comments": [],
             "History": [],
@@ -397,25 +397,51 @@ class OrderFactory:
             return number, number
         return str(rng.randint(5 * 10**12, 6 * 10**12)), f"#{rng.randint(1001, 99999)}"
 
-    def _payments(self, paid_at, payment_method, total, marketplace_id) -> list[dict]:
-        """One payment of the total; about one paid order in ten is paid partly with a gift
-        card (Billbee's payment type 6) and the rest by its payment method. The split uses an
-        RNG of its own, so the other generated values stay what they were for a seed."""
+    def _payments(self, created_at, paid_at, payment_method, total, marketplace_id) -> list[dict]:
         if paid_at is None:
             return []
-        split = random.Random(f"{marketplace_id}|payments")
-        if total >= 10 and payment_method != GIFT_CARD and split.random() < GIFT_CARD_SHARE:
-            part = (total * Decimal(split.randint(10, 30)) / 100).quantize(CENT, ROUND_HALF_UP)
-            earlier = paid_at - timedelta(minutes=split.randint(1, 30))
-            return [
-                payment_document(split, earlier, GIFT_CARD, part, marketplace_id),
-                payment_document(split, paid_at, payment_method, total - part, marketplace_id),
-            ]
-        return [payment_document(self.rng, paid_at, payment_method, total, marketplace_id)]
+        return order_payments(
+            self.rng,
+            paid_at=paid_at,
+            payment_method=payment_method,
+            total=total,
+            purpose=marketplace_id,
+            not_before=created_at,
+        )
 
 
 GIFT_CARD = 6  # Billbee's payment type "Gutschein"
-GIFT_CARD_SHARE = 0.1
+GIFT_CARD_SHARE = 0.1  # of the paid orders, paid partly with a gift card
+GIFT_CARD_PERCENT = (10, 30)  # the gift card's part of the total
+
+
+def order_payments(
+    rng: random.Random,
+    *,
+    paid_at: datetime,
+    payment_method: int,
+    total: Decimal,
+    purpose: str | None,
+    not_before: datetime | None = None,
+) -> list[dict]:
+    """The payments of an order paid in full at ``paid_at``: usually one of the total; about
+    one in ten is paid partly with a gift card (Billbee's payment type 6) a little earlier (not
+    before ``not_before``, the order's date) and the rest by the order's payment method, which
+    completes it at ``paid_at``.
+
+    The split is drawn from an RNG of its own (seeded by the order's marketplace id), and the
+    payment of the rest takes the same draws from ``rng`` as a single payment would: the
+    other values generated for a seed stay what they were before orders were split.
+    """
+    split = random.Random(f"{purpose}|payments")
+    if total >= 10 and payment_method != GIFT_CARD and split.random() < GIFT_CARD_SHARE:
+        share = Decimal(split.randint(*GIFT_CARD_PERCENT)) / 100
+        part = (total * share).quantize(CENT, ROUND_HALF_UP)
+        earlier = paid_at - timedelta(minutes=split.randint(1, 30))
+        earlier = max(earlier, not_before) if not_before else earlier
+        rest = payment_document(rng, paid_at, payment_method, total - part, purpose)
+        return [payment_document(split, earlier, GIFT_CARD, part, purpose), rest]
+    return [payment_document(rng, paid_at, payment_method, total, purpose)]
 
 
 def payment_document(rng, paid_at, payment_method, total, purpose) -> dict:

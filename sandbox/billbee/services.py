@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from .generator import SHOP_TEMPLATES, OrderFactory, payment_document
+from .generator import SHOP_TEMPLATES, OrderFactory, order_payments, payment_document
 from .models import SandboxAccount, SandboxFaultPlan, SandboxOrder, SandboxShop
 from .representations import billbee_timestamp, money, to_milliseconds
 
@@ -137,13 +137,32 @@ def _touch(order: SandboxOrder, now: datetime) -> None:
 
 
 def _pay(order: SandboxOrder, rng: random.Random, now: datetime) -> None:
-    total = Decimal(order.data["TotalCost"])
+    """Pay an order in full now: what earlier payments left open, or the whole total (now and
+    then partly by gift card, as the generator pays)."""
+    document = order.data
+    total = Decimal(document["TotalCost"])
+    payments = list(document.get("Payments") or [])
+    paid = _payments_sum(payments)
+    if not payments:
+        payments = order_payments(
+            rng,
+            paid_at=now,
+            payment_method=document["PaymentMethod"],
+            total=total,
+            purpose=document["Id"],
+            not_before=order.created_at,
+        )
+    elif paid < total:
+        method = document["PaymentMethod"]
+        payments.append(payment_document(rng, now, method, total - paid, document["Id"]))
+    document["Payments"] = payments
+    document["PaidAmount"] = money(_payments_sum(payments))
     order.paid_at = now
-    order.data["PayedAt"] = billbee_timestamp(now)
-    order.data["PaidAmount"] = money(total)
-    order.data["Payments"] = [
-        payment_document(rng, now, order.data["PaymentMethod"], total, order.data["Id"])
-    ]
+    document["PayedAt"] = billbee_timestamp(now)
+
+
+def _payments_sum(payments: list[dict]) -> Decimal:
+    return sum((Decimal(payment["PayValue"]) for payment in payments), Decimal(0))
 
 
 @transaction.atomic
@@ -155,22 +174,32 @@ def order_payment_add(
     when: datetime | None = None,
     mark_paid: bool | None = None,
 ) -> SandboxOrder:
-    """One more payment on an order, as Billbee records it: appended to `Payments`, added to
-    `PaidAmount`; `PayedAt` is set once the payments reach the total (or when `mark_paid`),
-    never cleared (the sandbox's reading of Billbee's "paid" flag)."""
+    """Record one more payment of ``amount`` made at ``when`` (default: now), as Billbee does.
+
+    It is appended to `Payments` (own BillbeeId and TransactionId) and added to `PaidAmount`.
+    `PayedAt` is set to its date once the payments reach `TotalCost`, or with
+    ``mark_paid=True`` whatever the sum; ``mark_paid=False`` records the payment without
+    marking the order paid. `PayedAt` is never cleared or moved (the sandbox's reading of
+    Billbee's "paid" flag). `LastModifiedAt` moves on to now, whatever the pay date, so an
+    incremental sync by modification date sees the payment.
+    """
+    if not amount.is_finite() or not amount:
+        raise ValueError(f"a payment needs an amount, not {amount}")
     order = SandboxOrder.objects.select_for_update().get(pk=order.pk)
-    now = to_milliseconds(when or timezone.now())
+    pay_date = to_milliseconds(when or timezone.now())
     document = order.data
-    rng = random.Random(f"{order.pk}|{len(document.get('Payments') or [])}")
-    payment = payment_document(rng, now, payment_type, amount, document.get("Id"))
-    document["Payments"] = [*(document.get("Payments") or []), payment]
+    payments = list(document.get("Payments") or [])
+    # Seeded by the order and the payment's position: the same call gives the same ids.
+    rng = random.Random(f"{order.billbee_id}|payment|{len(payments)}")
+    payments.append(payment_document(rng, pay_date, payment_type, amount, document.get("Id")))
+    document["Payments"] = payments
     paid = Decimal(document.get("PaidAmount") or 0) + amount
     document["PaidAmount"] = money(paid)
-    complete = mark_paid or (mark_paid is None and paid >= Decimal(document["TotalCost"]))
+    complete = mark_paid is True or (mark_paid is None and paid >= Decimal(document["TotalCost"]))
     if complete and order.paid_at is None:
-        order.paid_at = now
-        document["PayedAt"] = billbee_timestamp(now)
-    _touch(order, to_milliseconds(timezone.now()))  # recorded now, whatever the pay date
+        order.paid_at = pay_date
+        document["PayedAt"] = billbee_timestamp(pay_date)
+    _touch(order, to_milliseconds(timezone.now()))
     order.save(update_fields=["paid_at", "last_modified_at", "data"])
     return order
 

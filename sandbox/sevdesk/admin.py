@@ -37,7 +37,16 @@ class VoucherPaymentInline(admin.TabularInline):
 
 @admin.register(models.Voucher)
 class VoucherAdmin(admin.ModelAdmin):
-    list_display = ["id", "description", "account", "status", "credit_debit", "sum_gross"]
+    list_display = [
+        "id",
+        "description",
+        "account",
+        "status",
+        "credit_debit",
+        "sum_gross",
+        "paid_amount",
+        "currency",
+    ]
     list_filter = ["status", "credit_debit", "account"]
     search_fields = ["description", "supplier_name"]
     inlines = [VoucherPosInline, VoucherPaymentInline]

@@ -253,7 +253,7 @@ def voucher_list(request: HttpRequest, account: SandboxAccount) -> HttpResponse:
     # operationId getVouchers: GET /Voucher
     status = p.query_int(request, "status")
     if status is not None and status not in Voucher.Status.values:
-        raise BadRequest("status must be 50, 100 or 1000")
+        raise BadRequest("status must be 50, 100, 750 or 1000")
     credit_debit = request.GET.get("creditDebit", "")
     if credit_debit not in {"", "C", "D"}:
         raise BadRequest("creditDebit must be C or D")

@@ -83,6 +83,9 @@ class CheckAccount(AccountScoped):
     status = models.IntegerField(_("status"), choices=Status.choices, default=Status.ACTIVE)
     accounting_number = models.CharField(_("booking account"), max_length=10)
     default = models.BooleanField(_("default account"), default=False)
+    # Only shown (Model_CheckAccountResponse.currency): bookAmount takes its amount in the
+    # voucher's currency, whatever the account's.
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
 
     class Meta:
         verbose_name = _("check account")
@@ -317,9 +320,20 @@ class Voucher(AccountScoped):
     @property
     def open_amount(self) -> Decimal:
         """What is still to be paid, in the voucher's currency: revenue (D) vouchers are paid
-        with positive amounts, expense (C) vouchers with negative ones (sevdesk-api.md)."""
-        paid = self.paid_amount if self.credit_debit == "D" else -self.paid_amount
+        with positive amounts, expense (C) vouchers with negative ones (sevdesk-api.md); the
+        sum of either is positive. Below zero when more than the sum was booked."""
+        paid = (
+            self.paid_amount if self.credit_debit == self.CreditDebit.DEBIT else -self.paid_amount
+        )
         return abs(self.sum_gross) - paid
+
+    @property
+    def settled_difference(self) -> Decimal | None:
+        """What a paid voucher still lacked when it was closed (FULL_PAYMENT or a difference
+        type for less than the open amount; negative when more arrived), else None."""
+        if self.status != self.Status.PAID or not self.open_amount:
+            return None
+        return self.open_amount
 
 
 class VoucherPos(AccountScoped):

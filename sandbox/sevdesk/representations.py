@@ -60,7 +60,7 @@ def check_account(instance: CheckAccount) -> Json:
         "iban": None,
         "type": instance.type,
         "importType": None,
-        "currency": "EUR",
+        "currency": instance.currency,
         "defaultAccount": "1" if instance.default else "0",
         "baseAccount": "0",
         "priority": "1",
@@ -169,6 +169,8 @@ def voucher(instance: Voucher) -> Json:
         "propertyExchangeRate": _optional_number(instance.property_exchange_rate),
         "paymentDeadline": day(instance.payment_deadline),
         "deliveryDateUntil": day(instance.delivery_date_until),
+        # A JSON number, as the spec types it (the tests compare it as one); from two-decimal
+        # cents a float keeps every digit, and this is the last step before the wire.
         "paidAmount": float(instance.paid_amount),
         "taxSet": None,
     }

@@ -35,6 +35,9 @@ CENT = Decimal("0.01")
 # Bookkeeping 1.0: the rates each tax type allows ("custom" takes whatever its tax set says).
 TAX_TYPE_RATES = {"default": {0, 7, 19}, "eu": {0, 7, 19}, "noteu": {0}, "ss": {0}}
 PAYMENT_TYPES = {"FULL_PAYMENT", "N", "CB", "CF", "O", "OF", "MTC"}
+# The types that close a voucher whatever the amount: a full payment, or a payment with a
+# stated difference (skonto, other reasons, reminder charges, money-transfer costs).
+SETTLING_TYPES = {"FULL_PAYMENT", "CB", "CF", "O", "OF", "MTC"}
 # The first number handed out when a clearing account is created without one (SKR04 1460
 # "Geldtransit").
 FIRST_CLEARING_NUMBER = 1460
@@ -420,25 +423,26 @@ def voucher_book_amount(
     type: str,
     check_account_id: int,
 ) -> VoucherPayment:
-    """Book a payment as sevDesk does (sevdesk-api.md, "bookAmount"):
+    """Book a payment as sevDesk does (sevdesk-api.md, "bookAmount"). ``amount`` is in the
+    voucher's currency, whatever the check account's.
 
-    - `N` (part): the voucher is partially paid (750) until nothing is left open, then 1000.
+    - `N` (part): the voucher is partially paid (750) while something is left open, and
+      paid (1000) once the parts reach its sum exactly or beyond.
     - `FULL_PAYMENT` consumes the whole remaining amount: 1000 whatever the amount, while the
-      paid amount records exactly what was sent (so a part booked as full payment shows).
+      paid amount records exactly what was sent (so a part booked as full payment shows as
+      1000 with paidAmount < sumGross). The difference types (CB, O, OF, MTC) close the
+      voucher the same way, the rest being their stated difference.
     - The sign: positive for revenue (D), negative for expense (C) vouchers; a wrong sign is
       taken, but leaves the voucher at 750.
-    - The sandbox's assumptions, where sevDesk documents nothing: a voucher already at 1000
-      takes no more bookings (400); an amount above the open amount is refused (400).
     """
     voucher = Voucher.objects.select_for_update().filter(account=account, pk=voucher_id).first()
     if voucher is None:
         raise NotFound(f"Voucher with id {voucher_id} not found")
     check_account = _bookable_check_account(account, check_account_id)
-    _check_payment(voucher, amount, type)
+    _check_payment(account, voucher, amount, type)
     from_status = voucher.status
     voucher.paid_amount += amount
-    right_sign = (amount > 0) == (voucher.credit_debit == Voucher.CreditDebit.DEBIT)
-    if right_sign and (type == "FULL_PAYMENT" or voucher.open_amount <= 0):
+    if _right_sign(voucher, amount) and (type in SETTLING_TYPES or voucher.open_amount <= 0):
         voucher.status = Voucher.Status.PAID
         voucher.pay_date = date
     else:
@@ -465,16 +469,34 @@ def _bookable_check_account(account: SandboxAccount, check_account_id: int) -> C
     return check_account
 
 
-def _check_payment(voucher: Voucher, amount: Decimal, type: str) -> None:
+def _right_sign(voucher: Voucher, amount: Decimal) -> bool:
+    """Revenue (D) vouchers are paid with positive amounts, expense (C) ones with negative."""
+    return (amount > 0) == (voucher.credit_debit == Voucher.CreditDebit.DEBIT)
+
+
+def _check_payment(account: SandboxAccount, voucher: Voucher, amount: Decimal, type: str) -> None:
     if type not in PAYMENT_TYPES:
         raise BadRequest(f"type must be one of {', '.join(sorted(PAYMENT_TYPES))}")
+    if type == "CF" and account.bookkeeping_version == SandboxAccount.BookkeepingVersion.V2:
+        # The spec's notes on Update 2.0: "The currency fluctuation (CF) type is no longer
+        # supported as a payment difference reason"; the status code is the sandbox's guess.
+        raise BadRequest("The payment difference CF is no longer supported")
     if voucher.status == Voucher.Status.DRAFT:
         raise BadRequest("Draft vouchers cannot be booked")
     if voucher.status == Voucher.Status.PAID:
+        # The sandbox's assumption (sevDesk documents nothing): a paid voucher takes no more
+        # bookings; an overpayment has to arrive before the voucher is closed.
         raise BadRequest("Voucher is already paid")
     if not amount:
         raise BadRequest("amount must not be 0")
-    if abs(amount) > voucher.open_amount:
+    if (
+        type == "FULL_PAYMENT"
+        and _right_sign(voucher, amount)
+        and abs(amount) > voucher.open_amount
+    ):
+        # The sandbox's assumption: FULL_PAYMENT settles the rest, so more than the rest is
+        # refused (sevDesk has O and OF for a higher amount). A part payment (`N`) beyond the
+        # open amount is taken, also an assumption: the voucher is paid, paidAmount > sumGross.
         raise BadRequest(
             f"amount {amount} exceeds the open amount {voucher.open_amount} of this voucher"
         )
