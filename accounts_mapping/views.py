@@ -8,12 +8,24 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts_mapping.selectors import assignments_by_method, payment_methods_for
+from accounts_mapping.models import RevenueAccountAssignment
+from accounts_mapping.selectors import (
+    COUPON_CASE,
+    assignments_by_method,
+    field_name,
+    payment_methods_for,
+    revenue_choices_for,
+    revenue_tab_rows,
+)
 from accounts_mapping.services import (
     AccountNotAssignable,
     Assignment,
+    RevenueAccountNotAllowed,
+    RevenueChoice,
     account_assignments_save,
     assignable,
+    revenue_accounts_fetch,
+    revenue_accounts_save,
     unassignable_reason,
 )
 from connections.forms import ClearingAccountForm
@@ -69,6 +81,7 @@ def assignment_tab_context(request: HttpRequest, connection: Connection | None) 
         "other_rows": [row(method, label) for method, label in rest],
         "standard_row": row(None, _("Standard account (unassigned payments)")),
         "clearing_account_form": ClearingAccountForm(prefix="clearing"),
+        "revenue": revenue_tab_rows(connection=connection),
     }
 
 
@@ -125,6 +138,70 @@ def clearing_account_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 clearing_account_new.model = Connection
+
+
+REVENUE_TAB = "?tab=accounts#erloeskonten"
+
+
+@require_POST
+def revenue_accounts_post(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save the revenue accounts, or ("refresh") read sevDesk's guidance again first."""
+    connection = get_object_or_404(Connection.objects.for_merchant(request.merchant), pk=pk)
+    if "refresh" in request.POST:
+        try:
+            changes = revenue_accounts_fetch(connection=connection)
+        except SevdeskError as error:
+            messages.error(
+                request,
+                _("sevDesk's revenue accounts could not be read: %(error)s") % {"error": error},
+            )
+        else:
+            messages.success(request, _("The revenue accounts were read from sevDesk again."))
+            for change in changes:
+                messages.warning(request, change)
+        return redirect(connection.get_absolute_url() + REVENUE_TAB)
+    choices = _revenue_posted(request, connection)
+    if choices is None:
+        return refusal(
+            request,
+            _(
+                "The revenue accounts contain values the page does not offer; nothing has been "
+                "saved."
+            ),
+            status=400,
+        )
+    try:
+        revenue_accounts_save(connection=connection, choices=choices)
+    except RevenueAccountNotAllowed as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("The revenue accounts have been saved."))
+    return redirect(connection.get_absolute_url() + REVENUE_TAB)
+
+
+revenue_accounts_post.model = Connection
+
+
+def _revenue_posted(request: HttpRequest, connection: Connection) -> list[RevenueChoice] | None:
+    """The revenue fields the tab offers for the stored guidance; None when a value is not a
+    number. Fields the page does not send stay as they are."""
+    Kind = RevenueAccountAssignment.Kind
+    fields = [(Kind.COUPON, COUPON_CASE)] + [
+        (kind, case)
+        for case in revenue_choices_for(connection=connection)
+        for kind in (Kind.GOODS, Kind.SHIPPING)
+    ]
+    choices = []
+    for kind, case in fields:
+        name = field_name(kind, case)
+        if name not in request.POST:
+            continue
+        value = request.POST[name].strip()
+        account_id = _number(value, maximum=CHECK_ACCOUNT_ID_MAX) if value else None
+        if value and account_id is None:
+            return None
+        choices.append(RevenueChoice(kind=kind, case=case, account_id=account_id))
+    return choices
 
 
 # Billbee's payment methods are small numbers; sevDesk's ids fit a bigint. A crafted number

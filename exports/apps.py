@@ -8,13 +8,14 @@ class ExportsConfig(AppConfig):
     verbose_name = _("sevDesk exports")
 
     def ready(self) -> None:
-        from accounts_mapping.signals import assignments_changed
+        from accounts_mapping.signals import assignments_changed, revenue_accounts_changed
         from connections import extensions
         from connections.signals import token_accepted
         from core.schedules import Schedule, register_schedule
         from exports.models import OrderExport
         from exports.receivers import (
             exports_resume_after_assignment_saved,
+            exports_resume_after_revenue_accounts_changed,
             exports_resume_after_token_accepted,
         )
         from exports.selectors import connections_with_export_figures, next_run_context
@@ -26,6 +27,9 @@ class ExportsConfig(AppConfig):
         token_accepted.connect(exports_resume_after_token_accepted, dispatch_uid="exports-resume")
         assignments_changed.connect(
             exports_resume_after_assignment_saved, dispatch_uid="exports-resume-assignment"
+        )
+        revenue_accounts_changed.connect(
+            exports_resume_after_revenue_accounts_changed, dispatch_uid="exports-resume-revenue"
         )
         for schedule in (
             Schedule(

@@ -46,6 +46,8 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from accounts_mapping.models import AccountAssignment
+from accounts_mapping.selectors import revenue_accounts_for, revenue_accounts_stored
+from accounts_mapping.services import revenue_accounts_fetch
 from connections.models import TOKEN_REJECTED_MESSAGE, Connection
 from connections.services import TOKEN_RECHECK_AFTER, sevdesk_client_for
 from connections.sevdesk_client import (
@@ -83,6 +85,7 @@ from exports.voucher_builder import (
 from orders.billbee_client import BillbeeError, BillbeeRateLimited, BillbeeTemporaryError
 from orders.enums import ORDER_CANCELLED, payment_type_name
 from orders.models import BillbeeAccount, Order
+from orders.selectors import documents_cover, documents_mirrored, invoice_document_for
 from orders.services import InvoiceNotAvailable, billbee_client_for, invoice_pdf_fetch
 
 logger = logging.getLogger(__name__)
@@ -100,6 +103,10 @@ OUTAGE_PAUSES = (60, 120, 300, 600, 1800)
 
 
 CHECK_ACCOUNTS_TTL = 300
+# An invoice newer than the last read of Billbee's invoice list waits for the next read; past
+# the longest wait (the list unreadable for that long) the order's own lines are used.
+INVOICE_LIST_WAIT = datetime.timedelta(minutes=2)
+INVOICE_LIST_MAX_WAIT = datetime.timedelta(minutes=30)
 _check_accounts_cache: dict[tuple[int, str], tuple[float, list[CheckAccount]]] = {}
 
 
@@ -183,54 +190,6 @@ class ExportContext:
 
 # --- Revenue accounts ----------------------------------------------------------------------
 
-# Preferred booking accounts per (tax rule, rate), SKR04 and SKR03 (sevdesk-api.md); the
-# merchant's tax adviser may choose others in sevDesk, which guidance then offers first.
-PREFERRED_REVENUE_ACCOUNTS = {
-    (1, Decimal(19)): ("4400", "8400"),
-    (1, Decimal(7)): ("4300", "8300"),
-    (1, Decimal(0)): ("4200", "8200", "8195"),
-    (3, Decimal(0)): ("4125", "8125"),
-    (2, Decimal(0)): ("4120", "8120"),
-    (11, Decimal(0)): ("4200", "8195", "8200"),
-    (17, Decimal(0)): ("4320", "8320"),
-}
-
-
-def _guidance_cached(*, connection: Connection, client: SevdeskClient) -> list[dict]:
-    """sevDesk's revenue guidance, fetched once per connection and kept on it."""
-    if not connection.revenue_guidance:
-        connection.revenue_guidance = [
-            {
-                "id": account.account_datev_id,
-                "number": account.account_number,
-                "name": account.name,
-                "rates_by_rule": [
-                    [rule, [str(r) for r in rates]] for rule, rates in account.rates_by_rule
-                ],
-            }
-            for account in client.revenue_guidance()
-        ]
-        connection.save(update_fields=["revenue_guidance", "updated_at"])
-    return connection.revenue_guidance
-
-
-def revenue_accounts_from(guidance: list[dict]) -> dict[tuple[int, Decimal], int]:
-    """(tax rule, rate) → AccountDatev id: the preferred account when allowed, else the first."""
-    choices: dict[tuple[int, Decimal], list[dict]] = {}
-    for account in guidance:
-        for rule, rates in account["rates_by_rule"]:
-            for rate in rates:
-                choices.setdefault((int(rule), Decimal(rate)), []).append(account)
-    mapping = {}
-    for key, accounts in choices.items():
-        preferred = PREFERRED_REVENUE_ACCOUNTS.get(key, ())
-        ranked = sorted(
-            accounts,
-            key=lambda a: preferred.index(a["number"]) if a["number"] in preferred else 99,
-        )
-        mapping[key] = int(ranked[0]["id"])
-    return mapping
-
 
 def voucher_settings_for(*, connection: Connection, client: SevdeskClient) -> VoucherSettings:
     if connection.bookkeeping_version != "2.0":
@@ -241,7 +200,11 @@ def voucher_settings_for(*, connection: Connection, client: SevdeskClient) -> Vo
             )
             % {"version": connection.bookkeeping_version or "?"}
         )
-    accounts = revenue_accounts_from(_guidance_cached(connection=connection, client=client))
+    if not revenue_accounts_stored(connection=connection):
+        # Never read (a connection from before the revenue accounts, or the refresh after the
+        # test failed): read sevDesk's guidance now and pre-fill from it.
+        revenue_accounts_fetch(connection=connection, client=client)
+    accounts = revenue_accounts_for(connection=connection)
     small_business_rule = 11 if any(rule == 11 for rule, _rate in accounts) else 1
     return VoucherSettings(
         bookkeeping_version="2.0",
@@ -758,7 +721,7 @@ def _freeze(context: ExportContext, export: OrderExport, order: Order) -> None:
         _contact_for(context, export, order) if context.connection.create_full_customers else None
     )
     payload = build_voucher(
-        voucher_order_from(order),
+        voucher_order_from(order, _invoice_reference(order)),
         context.voucher_settings(),
         uploaded_filename=None,
         contact_id=contact_id,
@@ -774,6 +737,27 @@ def _freeze(context: ExportContext, export: OrderExport, order: Order) -> None:
         voucher_currency=facts.currency,
         frozen_order_total=facts.order_total,
     )
+
+
+def _invoice_reference(order: Order):
+    """Billbee's invoice list entry of the order's invoice: the voucher's reference. Where the
+    list was read but not yet past this invoice, wait for it (no attempt used) rather than
+    book from the order's lines what the invoice may state otherwise."""
+    document = invoice_document_for(order=order)
+    if document is not None:
+        return document
+    waited = timezone.now() - (order.invoice_date or timezone.now())
+    if (
+        documents_mirrored(merchant_id=order.merchant_id)
+        and not documents_cover(order=order)
+        and waited < INVOICE_LIST_MAX_WAIT
+    ):
+        raise Deferred(
+            timezone.now() + INVOICE_LIST_WAIT,
+            messages.WAITING_FOR_INVOICE_LIST,
+            messages.WAITING_FOR_INVOICE_LIST_HINT,
+        )
+    return None  # Billbee lists no entry for it: the order's lines, by the builder's rules
 
 
 def _voucher_create(context: ExportContext, export: OrderExport, order: Order) -> None:

@@ -82,6 +82,11 @@ OSS_HINT = _(
     "would be wrong. Book this invoice in sevDesk as an invoice with the OSS rule; it is not "
     "sent again by itself."
 )
+WAITING_FOR_INVOICE_LIST = _(
+    "Waiting for Billbee's invoice list: the voucher is built from the invoice's own figures, "
+    "which Billbee lists a little later."
+)
+WAITING_FOR_INVOICE_LIST_HINT = _("Nothing to do: the export goes on by itself within minutes.")
 NO_REVENUE_ACCOUNT_HINT = _(
     "Choose the revenue account under “Revenue accounts” (tab “Account assignment”), then "
     "choose “Retry”."

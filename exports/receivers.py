@@ -2,7 +2,11 @@
 
 from django.db import transaction
 
-from exports.services import exports_after_assignment_change, exports_after_token_change
+from exports.services import (
+    exports_after_assignment_change,
+    exports_after_revenue_accounts_change,
+    exports_after_token_change,
+)
 from exports.tasks import dispatch
 
 
@@ -16,3 +20,7 @@ def exports_resume_after_token_accepted(sender, connection, **kwargs) -> None:
 
 def exports_resume_after_assignment_saved(sender, connection, **kwargs) -> None:
     _dispatch_on_commit(exports_after_assignment_change(connection_id=connection.pk))
+
+
+def exports_resume_after_revenue_accounts_changed(sender, connection, **kwargs) -> None:
+    _dispatch_on_commit(exports_after_revenue_accounts_change(connection_id=connection.pk))

@@ -358,6 +358,25 @@ def exports_after_assignment_change(*, connection_id: int) -> list[int]:
     return export_ids
 
 
+def exports_after_revenue_accounts_change(*, connection_id: int) -> list[int]:
+    """Revenue accounts were chosen or refreshed: exports that stopped for want of one (no
+    voucher was sent) are tried again, attempts afresh."""
+    waiting = OrderExport.objects.filter(
+        connection_id=connection_id,
+        status=OrderExport.Status.NEEDS_ACTION,
+        problem=OrderExport.Problem.NO_REVENUE_ACCOUNT,
+        voucher_id__isnull=True,
+    )
+    export_ids = list(waiting.values_list("pk", flat=True))
+    waiting.update(
+        status=OrderExport.Status.PENDING,
+        next_attempt_at=None,
+        attempt_count=0,
+        updated_at=timezone.now(),
+    )
+    return export_ids
+
+
 # --- The nets: due retries, dead workers, old attempts --------------------------------------
 
 

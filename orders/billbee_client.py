@@ -36,6 +36,8 @@ MAX_PAGE_SIZE = 250
 MAX_INLINE_WAIT_SECONDS = 2.0
 # The first back-off step after a 429 without Retry-After: Billbee's windows are one second.
 BACKOFF_BASE_SECONDS = 1.0
+# GET /orders/invoices: once a minute for the same page and minInvoiceDate (its spec).
+INVOICE_LIST_INTERVAL_SECONDS = 60
 
 # --- Errors ----------------------------------------------------------------------------------
 
@@ -190,6 +192,53 @@ class OrdersPage:
     total_pages: int
     total_rows: int
     page_size: int
+
+
+@dataclass(frozen=True)
+class BillbeeInvoiceEntry:
+    """One entry of Billbee's invoice list (GET /orders/invoices): an invoice or a credit
+    note, with the per-position and per-fee figures its PDF shows.
+
+    `positions` and `fees` are dicts of Decimals: positions ``billbee_id`` (the order item's
+    BillbeeId), ``title``, ``sku``, ``quantity``, ``total_net``, ``total_gross``,
+    ``total_vat``, ``vat_rate``; fees ``type`` ("ShipCost", …), ``net``, ``gross``, ``vat``,
+    ``vat_rate``.
+    """
+
+    number: str
+    type: str  # "invoice" or "creditnote"
+    billbee_order_id: int | None
+    order_number: str | None
+    invoice_date: datetime | None
+    pay_date: datetime | None
+    currency: str | None
+    total_net: Decimal
+    total_gross: Decimal
+    vat_mode: int | None
+    payment_type_id: int | None
+    shop_name: str | None
+    customer_vat_id: str | None
+    positions: tuple[dict, ...]
+    fees: tuple[dict, ...]
+    vat_flags: dict
+    raw: dict
+
+
+@dataclass(frozen=True)
+class RejectedInvoiceEntry:
+    """An invoice list entry that could not be read: shown, never silently lost."""
+
+    number: str | None
+    message: str
+    raw: dict
+
+
+@dataclass(frozen=True)
+class InvoicesPage:
+    entries: list[BillbeeInvoiceEntry]
+    rejected: list[RejectedInvoiceEntry]
+    page: int
+    total_pages: int
 
 
 @dataclass(frozen=True)
@@ -438,6 +487,64 @@ def parse_order(raw: dict, *, naive_timezone: tzinfo = UTC) -> BillbeeOrder:
     )
 
 
+INVOICE_TYPES = frozenset({"invoice", "creditnote"})
+
+
+def _parse_invoice_position(fields: _Fields) -> dict:
+    return {
+        "billbee_id": fields.integer("BillbeeId"),
+        "title": fields.text("Title") or "",
+        "sku": fields.text("Sku") or "",
+        "quantity": fields.decimal("Amount"),
+        "total_net": fields.money("TotalNetValue"),
+        "total_gross": fields.money("TotalGrossValue"),
+        "total_vat": fields.decimal("TotalVatAmount"),
+        "vat_rate": fields.money("VatRate"),
+    }
+
+
+def _parse_fee(fields: _Fields) -> dict:
+    return {
+        "type": fields.text("Type") or "",
+        "net": fields.money("Net"),
+        "gross": fields.money("Gross"),
+        "vat": fields.decimal("VatAmount"),
+        "vat_rate": fields.money("VatRate"),
+    }
+
+
+def parse_invoice_entry(raw: dict, *, naive_timezone: tzinfo = UTC) -> BillbeeInvoiceEntry:
+    """One InvoiceApiModel; raises BillbeeMalformedData naming the field that is wrong."""
+    fields = _Fields(raw, "invoice list entry", naive_timezone)
+    number = fields.text("InvoiceNumber")
+    if not number:
+        raise BillbeeMalformedData("invoice list entry without InvoiceNumber")
+    fields.where = f"invoice list entry {number}"
+    kind = (fields.text("Type") or "").lower()
+    if kind not in INVOICE_TYPES:
+        raise BillbeeMalformedData(f"{fields.where}: unknown Type {raw.get('Type')!r:.40}")
+    flags = raw.get("VatFlags")
+    return BillbeeInvoiceEntry(
+        number=number,
+        type=kind,
+        billbee_order_id=fields.integer("BillbeeId"),
+        order_number=fields.text("OrderNumber"),
+        invoice_date=fields.timestamp("InvoiceDate"),
+        pay_date=fields.timestamp("PayDate"),
+        currency=fields.text("Currency"),
+        total_net=fields.money("TotalNet"),
+        total_gross=fields.money("TotalGross"),
+        vat_mode=fields.integer("VatMode"),
+        payment_type_id=fields.integer("PaymentTypeId"),
+        shop_name=fields.text("ShopName"),
+        customer_vat_id=fields.text("CustomerVatId"),
+        positions=tuple(_parse_invoice_position(p) for p in fields.children("Positions")),
+        fees=tuple(_parse_fee(f) for f in fields.children("AdditionalFees")),
+        vat_flags=flags if isinstance(flags, dict) else {},
+        raw=raw,
+    )
+
+
 def _reject(raw: Any, message: str) -> RejectedOrder:
     if not isinstance(raw, dict):
         return RejectedOrder(billbee_id=None, message=message, raw={"value": raw})
@@ -521,6 +628,56 @@ class BillbeeClient:
         }
         body = self._request("GET", "/orders", params=params)
         return self._orders_page(body)
+
+    def get_invoices_page(
+        self,
+        *,
+        page: int,
+        min_invoice_date: datetime,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> InvoicesPage:
+        """One page of the invoice list (invoices and credit notes), with positions and fees.
+
+        Billbee answers this once a minute for the same page and ``minInvoiceDate``; a second
+        call within the minute raises ``BillbeeRateLimited`` here without being sent.
+        """
+        # OrderApi_GetInvoiceList: GET /orders/invoices
+        since = self._timestamp(min_invoice_date)
+        throttle_key = f"{self._limit_key}:invoices:{page}:{since}"
+        waiting = self._limiter.paused_for(throttle_key)
+        if waiting > 0:
+            raise BillbeeRateLimited(
+                waiting, "Billbee answers the invoice list once a minute per page and date."
+            )
+        params: dict[str, Any] = {
+            "page": page,
+            "pageSize": max(1, min(page_size, MAX_PAGE_SIZE)),
+            "minInvoiceDate": since,
+            "includePositions": "true",
+        }
+        self._limiter.pause(throttle_key, INVOICE_LIST_INTERVAL_SECONDS)
+        body = self._request("GET", "/orders/invoices", params=params)
+        entries: list[BillbeeInvoiceEntry] = []
+        rejected: list[RejectedInvoiceEntry] = []
+        for raw in _data_list(body):
+            try:
+                entries.append(parse_invoice_entry(raw, naive_timezone=self._naive_timezone))
+            except BillbeeMalformedData as exc:
+                logger.warning("Billbee invoice list entry skipped: %s", exc.message)
+                number = raw.get("InvoiceNumber") if isinstance(raw, dict) else None
+                rejected.append(
+                    RejectedInvoiceEntry(
+                        number=str(number) if number is not None else None,
+                        message=exc.message,
+                        raw=raw if isinstance(raw, dict) else {"value": repr(raw)[:200]},
+                    )
+                )
+        return InvoicesPage(
+            entries=entries,
+            rejected=rejected,
+            page=_paging(body, "Page", default=page),
+            total_pages=_paging(body, "TotalPages", default=1),
+        )
 
     def get_order(self, billbee_id: int) -> BillbeeOrder:
         """One order by its Billbee id."""

@@ -47,6 +47,10 @@ class BillbeeAccount(MerchantOwned):
     )
     # Start of the last fully successful run; the next run asks for orders modified since.
     sync_cursor = models.DateTimeField(_("synced up to"), null=True, blank=True)
+    # The invoice list (GET /orders/invoices): the start of the last complete read, and the
+    # invoice date the next read asks from (minInvoiceDate).
+    documents_synced_at = models.DateTimeField(_("documents read at"), null=True, blank=True)
+    documents_cursor = models.DateTimeField(_("documents read from"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -233,6 +237,60 @@ class InvoiceDocument(MerchantOwned):
 
     def __str__(self) -> str:
         return self.invoice_number
+
+
+class BillbeeDocument(MerchantOwned):
+    """An invoice or credit note as Billbee's invoice list states it (GET /orders/invoices):
+    the reference for the voucher, position by position and rate by rate.
+
+    Amounts in `positions` and `fees` are kept as strings of Billbee's exact digits (JSON has
+    no decimals); `orders.billbee_client.BillbeeInvoiceEntry` names their keys.
+    """
+
+    class Type(models.TextChoices):
+        INVOICE = "invoice", _("Invoice")
+        CREDIT_NOTE = "creditnote", _("Credit note")
+
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="billbee_documents",
+        verbose_name=_("order"),
+    )
+    billbee_order_id = models.BigIntegerField(_("Billbee order id"), null=True, blank=True)
+    type = models.CharField(_("type"), max_length=20, choices=Type)
+    number = models.CharField(_("number"), max_length=100)
+    order_number = models.CharField(_("order number"), max_length=100, blank=True)
+    invoice_date = models.DateTimeField(_("date"), null=True, blank=True)
+    pay_date = models.DateTimeField(_("payment date"), null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    total_net = money_field(_("net"))
+    total_gross = money_field(_("gross"))
+    vat_mode = models.PositiveSmallIntegerField(_("VAT mode"), null=True, blank=True)
+    payment_type_id = models.PositiveSmallIntegerField(_("payment method"), null=True, blank=True)
+    shop_name = models.CharField(_("shop"), max_length=255, blank=True)
+    customer_vat_id = models.CharField(_("customer VAT id"), max_length=50, blank=True)
+    positions = models.JSONField(_("positions"), default=list, blank=True)
+    fees = models.JSONField(_("additional fees"), default=list, blank=True)
+    vat_flags = models.JSONField(_("VAT flags"), default=dict, blank=True)
+    raw = models.JSONField(_("Billbee document"), default=dict, encoder=DjangoJSONEncoder)
+    synced_at = models.DateTimeField(_("synced at"))
+
+    class Meta:
+        verbose_name = _("Billbee document")
+        verbose_name_plural = _("Billbee documents")
+        ordering = ["invoice_date", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "type", "number"], name="orders_one_document_per_number"
+            ),
+        ]
+        indexes = [models.Index(fields=["merchant", "billbee_order_id"])]
+
+    def __str__(self) -> str:
+        return self.number
 
 
 class SyncRun(MerchantOwned):

@@ -2,12 +2,13 @@
 
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from merchants.models import MerchantAccount
-from orders.models import BillbeeAccount, Order, SyncRejection, SyncRun
+from orders.models import BillbeeAccount, BillbeeDocument, Order, SyncRejection, SyncRun
 
 
 @dataclass(frozen=True)
@@ -106,3 +107,40 @@ def sync_rejections_open(*, account: BillbeeAccount, limit: int = 100) -> OpenRe
     rows = list(open_rejections.order_by("-last_seen_at", "-id")[:limit])
     total = len(rows) if len(rows) < limit else open_rejections.count()
     return OpenRejections(rows=rows, total=total)
+
+
+def invoice_document_for(*, order: Order) -> BillbeeDocument | None:
+    """Billbee's invoice list entry of the order's invoice (same number), if mirrored."""
+    if not order.invoice_number:
+        return None
+    return (
+        BillbeeDocument.objects.filter(
+            Q(order=order) | Q(billbee_order_id=order.billbee_id),
+            merchant_id=order.merchant_id,
+            type=BillbeeDocument.Type.INVOICE,
+            number=order.invoice_number,
+        )
+        .order_by("-synced_at")
+        .first()
+    )
+
+
+def documents_cover(*, order: Order) -> bool:
+    """Whether the document mirror has read Billbee's invoice list past the order's invoice:
+    if so and no entry is there, Billbee lists none for it."""
+    account = BillbeeAccount.objects.filter(merchant_id=order.merchant_id).first()
+    synced = account.documents_synced_at if account else None
+    if synced is None or order.invoice_date is None:
+        return False
+    return order.invoice_date + DOCUMENTS_LAG < synced
+
+
+# Billbee may list an invoice a little after the order shows it.
+DOCUMENTS_LAG = timedelta(minutes=2)
+
+
+def documents_mirrored(*, merchant_id: int) -> bool:
+    """Whether the merchant's invoice list was ever read (before that, orders are the source)."""
+    return BillbeeAccount.objects.filter(
+        merchant_id=merchant_id, documents_synced_at__isnull=False
+    ).exists()

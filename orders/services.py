@@ -35,6 +35,7 @@ from orders.billbee_client import (
     BillbeeAuthenticationFailed,
     BillbeeClient,
     BillbeeError,
+    BillbeeInvoiceEntry,
     BillbeeMalformedData,
     BillbeeOrder,
     BillbeeRateLimited,
@@ -45,6 +46,7 @@ from orders.billbee_client import (
 )
 from orders.models import (
     BillbeeAccount,
+    BillbeeDocument,
     InvoiceDocument,
     Order,
     OrderItem,
@@ -899,3 +901,118 @@ def _invoice_store(
     document.file.save(_invoice_filename(order), ContentFile(content), save=False)
     document.save()
     return document
+
+
+# --- Billbee's documents: invoices and credit notes as its invoice list states them ---------
+
+# Invoices are dated by day (those created through the API get today's date), so every read
+# starts at the Berlin midnight before the previous read began: a day read twice, none missed.
+DOCUMENTS_OVERLAP = timedelta(days=1)
+DOCUMENTS_FIRST_READ = timedelta(days=90)  # without a first sync date
+
+
+@dataclass
+class DocumentsSyncResult:
+    pages: int = 0
+    stored: int = 0
+    rejected: list[str] = dataclasses.field(default_factory=list)
+
+
+def _document_values(entry: BillbeeInvoiceEntry) -> dict:
+    def strings(rows) -> list[dict]:
+        return [
+            {
+                key: (str(value) if isinstance(value, Decimal) else value)
+                for key, value in row.items()
+            }
+            for row in rows
+        ]
+
+    return {
+        "billbee_order_id": entry.billbee_order_id,
+        "order_number": entry.order_number or "",
+        "invoice_date": entry.invoice_date,
+        "pay_date": entry.pay_date,
+        "currency": (entry.currency or "")[:3],
+        "total_net": entry.total_net,
+        "total_gross": entry.total_gross,
+        "vat_mode": entry.vat_mode,
+        "payment_type_id": entry.payment_type_id,
+        "shop_name": entry.shop_name or "",
+        "customer_vat_id": entry.customer_vat_id or "",
+        "positions": strings(entry.positions),
+        "fees": strings(entry.fees),
+        "vat_flags": entry.vat_flags,
+        "raw": entry.raw,
+    }
+
+
+def document_store(
+    *, merchant: MerchantAccount, entry: BillbeeInvoiceEntry, now: datetime | None = None
+) -> BillbeeDocument:
+    """Store one invoice list entry (an invoice or credit note) in the mirror, by its number."""
+    values = _document_values(entry)
+    values["synced_at"] = now or timezone.now()
+    if entry.billbee_order_id is not None:
+        values["order"] = Order.objects.filter(
+            merchant=merchant, billbee_id=entry.billbee_order_id
+        ).first()
+    document, _created = BillbeeDocument.objects.update_or_create(
+        merchant=merchant, type=entry.type, number=entry.number, defaults=values
+    )
+    return document
+
+
+def _documents_from(account: BillbeeAccount) -> datetime:
+    if account.documents_cursor is not None:
+        return account.documents_cursor
+    if account.sync_since is not None:
+        return datetime.combine(
+            account.sync_since, time.min, tzinfo=timezone.get_current_timezone()
+        )
+    return _berlin_midnight(timezone.now() - DOCUMENTS_FIRST_READ)
+
+
+def _berlin_midnight(moment: datetime) -> datetime:
+    local = timezone.localtime(moment)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def documents_sync(
+    *, account: BillbeeAccount, client: BillbeeClient | None = None
+) -> DocumentsSyncResult:
+    """Read Billbee's invoice list (invoices and credit notes) from the cursor on, page by
+    page, into the document mirror. One entry that cannot be read or stored is reported and
+    skipped; the cursor moves only when every page was read, so an interrupted read is simply
+    read again (entries are stored by number: reading twice changes nothing).
+
+    Raises Billbee's errors (``BillbeeRateLimited`` also when the invoice list's own throttle,
+    once a minute per page and date, says not yet) for the task to come back later.
+    """
+    client = client or billbee_client_for(account=account)
+    started = timezone.now()
+    since = _documents_from(account)
+    result = DocumentsSyncResult()
+    page_number, total_pages = 1, 1
+    while page_number <= total_pages:
+        page = client.get_invoices_page(page=page_number, min_invoice_date=since)
+        if page_number == 1:
+            total_pages = page.total_pages  # fixed for the read: new entries come next time
+        result.pages += 1
+        result.rejected += [f"{r.number or '?'}: {r.message}" for r in page.rejected]
+        for entry in page.entries:
+            try:
+                with transaction.atomic():
+                    document_store(merchant=account.merchant, entry=entry, now=started)
+            except STORAGE_ERRORS as exc:
+                logger.warning("Billbee document %s not stored: %s", entry.number, exc)
+                result.rejected.append(f"{entry.number}: {type(exc).__name__}")
+            else:
+                result.stored += 1
+        page_number += 1
+    BillbeeAccount.objects.filter(pk=account.pk).update(
+        documents_synced_at=started,
+        documents_cursor=max(since, _berlin_midnight(started) - DOCUMENTS_OVERLAP),
+    )
+    account.refresh_from_db(fields=["documents_synced_at", "documents_cursor"])
+    return result

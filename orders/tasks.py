@@ -5,9 +5,9 @@ import random
 
 from celery import shared_task
 
-from orders.billbee_client import BillbeeRateLimited, BillbeeTemporaryError
+from orders.billbee_client import BillbeeError, BillbeeRateLimited, BillbeeTemporaryError
 from orders.models import BillbeeAccount
-from orders.services import SyncAlreadyRunning, orders_sync
+from orders.services import SyncAlreadyRunning, documents_sync, orders_sync
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,19 @@ def sync_account(self, account_id: int) -> None:
         # The client already waited out several 429s; come back after Billbee's Retry-After.
         countdown = (exc.retry_after or 60) + random.uniform(0, 30)
         raise self.retry(exc=exc, countdown=countdown, max_retries=5) from exc
+    documents_sync_quietly(account)
+
+
+def documents_sync_quietly(account: BillbeeAccount) -> None:
+    """After the orders, Billbee's invoice list: a failure here waits for the next run (the
+    exports wait for the list a while, then use the orders' lines)."""
+    try:
+        result = documents_sync(account=account)
+    except BillbeeError as exc:
+        logger.info("Billbee documents of account %s not read now: %s", account.pk, exc)
+        return
+    for line in result.rejected:
+        logger.warning("Billbee document of account %s skipped: %s", account.pk, line)
 
 
 @shared_task(name="orders.sync_all", ignore_result=True)

@@ -19,6 +19,7 @@ from orders.billbee_client import (
     BillbeePayment,
     BillbeeShop,
     InvoicePdf,
+    InvoicesPage,
     OrdersPage,
     RejectedOrder,
 )
@@ -189,6 +190,8 @@ class FakeBillbee:
     calls: list[dict] = field(default_factory=list)
     before_page: dict = field(default_factory=dict)  # page -> callable(fake) run before serving
     pdfs: dict[int, bytes] = field(default_factory=dict)
+    documents: list = field(default_factory=list)  # BillbeeInvoiceEntry, as the invoice list
+    documents_page_size: int = 250
 
     def put(self, *orders: BillbeeOrder) -> None:
         for order in orders:
@@ -246,6 +249,23 @@ class FakeBillbee:
             order.invoice_date,
             order.total_cost,
             self.pdfs.get(billbee_id, b"%PDF-1.4 " + str(billbee_id).encode()),
+        )
+
+    def get_invoices_page(self, *, page, min_invoice_date, page_size=250) -> InvoicesPage:
+        self.calls.append(
+            {"op": "get_invoices_page", "page": page, "min_invoice_date": min_invoice_date}
+        )
+        size = min(page_size, self.documents_page_size)
+        rows = [
+            d
+            for d in self.documents
+            if d.invoice_date is None or d.invoice_date >= min_invoice_date
+        ]
+        return InvoicesPage(
+            entries=rows[(page - 1) * size : page * size],
+            rejected=[],
+            page=page,
+            total_pages=max(1, -(-len(rows) // size)),
         )
 
     def page_calls(self) -> list[dict]:

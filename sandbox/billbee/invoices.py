@@ -97,7 +97,8 @@ def _position(document: dict, number: int, item: dict) -> dict:
 def _shipping_fee(document: dict) -> dict:
     gross = Decimal(document["ShippingCost"])
     rate = _vat_rate(document, 1)
-    vat = gross * rate / (100 + rate)
+    # The invoice prints the fee's VAT in cents, as it does each position's.
+    vat = (gross * rate / (100 + rate)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return {
         "Type": "ShipCost",
         "Gross": gross,

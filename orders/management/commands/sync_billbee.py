@@ -10,7 +10,12 @@ from tqdm import tqdm
 
 from orders.billbee_client import BillbeeError, OrdersPage
 from orders.models import BillbeeAccount, SyncRun
-from orders.services import SyncAlreadyRunning, billbee_error_message, orders_sync
+from orders.services import (
+    SyncAlreadyRunning,
+    billbee_error_message,
+    documents_sync,
+    orders_sync,
+)
 
 
 class Command(BaseCommand):
@@ -38,7 +43,9 @@ class Command(BaseCommand):
     def _sync(self, account: BillbeeAccount, since: date | None) -> bool:
         if since is not None:
             # A new start date means a first sync again: forget the cursor.
-            BillbeeAccount.objects.filter(pk=account.pk).update(sync_since=since, sync_cursor=None)
+            BillbeeAccount.objects.filter(pk=account.pk).update(
+                sync_since=since, sync_cursor=None, documents_cursor=None
+            )
             account.refresh_from_db()
         with tqdm(desc=str(account.merchant), unit="page", disable=None) as bar:
             try:
@@ -55,6 +62,17 @@ class Command(BaseCommand):
         )
         if run.errors:
             self.stderr.write(run.errors)
+        try:
+            documents = documents_sync(account=account)
+        except BillbeeError as exc:
+            self.stderr.write(f"{account.merchant}: documents: {billbee_error_message(exc)}")
+            return False
+        self.stdout.write(
+            f"{account.merchant}: {documents.stored} invoices and credit notes read in "
+            f"{documents.pages} pages"
+        )
+        for line in documents.rejected:
+            self.stderr.write(f"{account.merchant}: document skipped: {line}")
         return True
 
 
