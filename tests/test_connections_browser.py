@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from accounts_mapping.models import AccountAssignment
+from accounts_mapping.models import AccountAssignment, RevenueAccountAssignment
 from connections.models import Connection
 from sandbox.sevdesk.models import CheckAccount
 from sandbox.sevdesk.services import sandbox_account_create
@@ -96,3 +96,22 @@ def test_merchant_sets_up_a_connection_with_an_offline_account_for_paypal(
     assert re.fullmatch(r"[0-9a-f]{32}", connection.api_token)
     assignment = AccountAssignment.objects.get(connection=connection)
     assert (assignment.payment_method, assignment.check_account_id) == (3, new_account.pk)
+
+    # Revenue accounts: read from sevDesk when the token was accepted, 4400 for 19 %; shipping
+    # at 19 % gets its own account, kept after a reload.
+    page.get_by_role("tab", name="Kontozuweisung").click()
+    revenue = page.locator("#erloeskonten")
+    expect(revenue.get_by_role("heading", name="Erlöskonten")).to_be_visible()
+    goods_19 = revenue.locator('select[name="revenue:goods:1:19.00"]')
+    expect(goods_19.locator("option:checked")).to_have_text("4400 Erlöse 19 % USt")
+    revenue.locator('select[name="revenue:shipping:1:19.00"]').select_option(
+        label="4400 Erlöse 19 % USt"
+    )
+    page.get_by_role("button", name="Erlöskonten speichern").click()
+    expect(page.get_by_text("Die Erlöskonten wurden gespeichert.")).to_be_visible()
+    page.reload()
+    page.get_by_role("tab", name="Kontozuweisung").click()
+    shipping_19 = page.locator('select[name="revenue:shipping:1:19.00"]')
+    expect(shipping_19.locator("option:checked")).to_have_text("4400 Erlöse 19 % USt")
+    shipping = RevenueAccountAssignment.objects.get(connection=connection, kind="shipping")
+    assert (shipping.tax_rule, shipping.account_number) == (1, "4400")

@@ -90,7 +90,7 @@ def test_the_voucher_books_shipping_at_the_rate_billbees_invoice_states(
 def test_without_a_list_entry_the_orders_lines_split_shipping_by_the_goods(
     connection, merchant, shop, sevdesk_account
 ):
-    order = two_rate_order(merchant, shop)  # the invoice list was never read
+    two_rate_order(merchant, shop)  # the invoice list was never read
 
     run_export(connection)
 
