@@ -32,6 +32,15 @@ CANCELLED_BEFORE_EXPORT = _(
     "Not sent: the order was cancelled in Billbee before a voucher was created, so nothing is "
     "booked."
 )
+CANCELLED_AFTER_EXPORT = _(
+    "Needs action: order cancelled, but Billbee has no credit note or cancellation invoice for "
+    "it – please create one in Billbee. Voucher %(voucher)s stays as it is in sevDesk."
+)
+CANCELLED_AFTER_EXPORT_HINT = _(
+    "A booked voucher is never changed or deleted (it may be locked for the month). Create the "
+    "credit note (or cancellation invoice) in Billbee. This release does not send credit notes "
+    "to sevDesk yet: book it there as a voucher of its own."
+)
 REJECTED = _("Order could not be exported: %(message)s")
 REJECTED_HINT = _("Correct the order or the connection's settings, then choose “Retry”.")
 TOO_MANY_REQUESTS = _("Order could not be exported: Too Many Requests")

@@ -73,6 +73,10 @@ class OrderExport(MerchantOwned):
         WAITING_FOR_PAYMENT = "waiting_for_payment", _("Waiting for payment date")
         NOT_ELIGIBLE = "not_eligible", _("No longer eligible")
         CANCELLED = "cancelled", _("Cancelled")
+        CANCELLED_AFTER_EXPORT = (
+            "cancelled_after_export",
+            _("Cancelled after export, no credit note in Billbee"),
+        )
         AUTHENTICATION = "authentication", _("Token rejected")
         TEMPORARY = "temporary", _("sevDesk or Billbee temporarily unavailable")
         REJECTED = "rejected", _("Rejected by sevDesk")

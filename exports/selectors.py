@@ -5,14 +5,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from connections.models import Connection
 from exports.models import OrderExport
-from orders.enums import order_state_name
-from orders.models import Order
+from orders.enums import ORDER_CANCELLED, order_state_name
+from orders.models import BillbeeDocument, Order
 
 BERLIN = ZoneInfo("Europe/Berlin")
 VOUCHER_DATE_FIELD = {
@@ -122,6 +123,41 @@ def exports_changed_after_booking(*, connection: Connection):
 
 
 HALF_CENT = Decimal("0.005")
+
+
+def money_back_documents(order_ref) -> QuerySet[BillbeeDocument]:
+    """Billbee's documents that take an order's revenue back: its credit notes (linked by the
+    order, or numbered "<order number>-GS" as Billbee does), and cancellation invoices on a
+    cancellation order that names it as its parent (`BillBeeParentOrderId`)."""
+    credit_notes = Q(type=BillbeeDocument.Type.CREDIT_NOTE) & (
+        Q(order_id=order_ref)
+        | Q(billbee_order_id=OuterRef("order__billbee_id"))
+        | Q(number=Concat(OuterRef("order__order_number"), Value("-GS")))
+    )
+    cancellation_invoices = Q(
+        type=BillbeeDocument.Type.INVOICE,
+        total_gross__lt=0,
+        order__raw__BillBeeParentOrderId=OuterRef("order__billbee_id"),
+    )
+    return BillbeeDocument.objects.filter(
+        credit_notes | cancellation_invoices, merchant_id=OuterRef("merchant_id")
+    )
+
+
+def exports_cancelled_after_booking(*, connection: Connection):
+    """Booked exports whose order is now cancelled in Billbee without any credit note or
+    cancellation invoice there: they get "needs action" (the voucher stays as it is: it may be
+    locked, and a reversal needs Billbee's document)."""
+    return (
+        OrderExport.objects.filter(
+            connection=connection,
+            voucher_id__isnull=False,
+            status__in=[*OrderExport.FINISHED, OrderExport.Status.VOUCHER_CREATED],
+            order__state=ORDER_CANCELLED,
+        )
+        .exclude(problem=OrderExport.Problem.CANCELLED_AFTER_EXPORT)
+        .filter(~Exists(money_back_documents(OuterRef("order_id"))))
+    )
 
 
 def exports_with_new_payments(*, connection: Connection):

@@ -33,6 +33,7 @@ from exports.delivery import (
 from exports.models import ExportAttempt, ExportRun, OrderExport
 from exports.selectors import (
     claim_stale_after,
+    exports_cancelled_after_booking,
     exports_changed_after_booking,
     exports_to_finish,
     exports_with_new_payments,
@@ -168,6 +169,15 @@ def _scheduled_exports(connection: Connection) -> list[tuple[int, int, int]]:
         next_attempt_at=None,
         updated_at=now,
     )
+    for export in exports_cancelled_after_booking(connection=connection).iterator():
+        OrderExport.objects.filter(pk=export.pk).update(
+            status=OrderExport.Status.NEEDS_ACTION,
+            problem=OrderExport.Problem.CANCELLED_AFTER_EXPORT,
+            message=str(messages.CANCELLED_AFTER_EXPORT % {"voucher": export.voucher_id}),
+            hint=str(messages.CANCELLED_AFTER_EXPORT_HINT),
+            next_attempt_at=None,
+            updated_at=now,
+        )
     changed = exports_changed_after_booking(connection=connection).select_related("order")
     for export in changed.iterator():
         invoice_changed_record(export=export)

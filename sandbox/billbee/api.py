@@ -26,7 +26,14 @@ from django.views.decorators.csrf import csrf_exempt
 
 from orders.enums import ORDER_STATES, PAYMENT_TYPES
 
-from .invoices import invoice_list_entry, invoice_number, invoice_pdf, invoice_totals
+from .invoices import (
+    credit_note_date,
+    credit_note_entry,
+    invoice_list_entry,
+    invoice_number,
+    invoice_pdf,
+    invoice_totals,
+)
 from .models import SandboxAccount, SandboxFaultPlan, SandboxOrder
 from .representations import (
     billbee_dumps,
@@ -335,22 +342,30 @@ def create_invoice(request: HttpRequest, account: SandboxAccount, billbee_id: in
 def invoices_list(request: HttpRequest, account: SandboxAccount) -> HttpResponse:
     # OrderApi_GetInvoiceList: GET /orders/invoices
     page, page_size = _paging(request)
-    invoices = account.orders.filter(invoice_date__isnull=False)
+    orders = account.orders.filter(invoice_date__isnull=False)
     bounds = {
-        "invoice_date__gte": _timestamp(request, "minInvoiceDate"),
-        "invoice_date__lte": _timestamp(request, "maxInvoiceDate"),
         "paid_at__gte": _timestamp(request, "minPayDate"),
         "paid_at__lte": _timestamp(request, "maxPayDate"),
         "shop__billbee_id__in": _integers(request, "shopId") or None,
         "state__in": _integers(request, "orderStateId") or None,
     }
-    invoices = invoices.filter(**{key: value for key, value in bounds.items() if value is not None})
-    invoices = _tag_filtered(request, invoices).order_by("invoice_date", "billbee_id")
-    total = invoices.count()
-    rows = invoices[(page - 1) * page_size : page * page_size]
+    orders = orders.filter(**{key: value for key, value in bounds.items() if value is not None})
+    orders = _tag_filtered(request, orders)
+    since, until = _timestamp(request, "minInvoiceDate"), _timestamp(request, "maxInvoiceDate")
     positions = _flag(request, "includePositions")
-    data = [invoice_list_entry(order, include_positions=positions) for order in rows]
-    return paged_answer(data, page=page, page_size=page_size, total=total)
+    # Invoices and credit notes, each by its own date, in date order as Billbee lists them.
+    documents = []
+    for order in orders.order_by("invoice_date", "billbee_id"):
+        dated = [(order.invoice_date, 0, invoice_list_entry)]
+        if "CreditNote" in order.data:
+            dated.append((credit_note_date(order), 1, credit_note_entry))
+        for day, kind, entry in dated:
+            if (since is None or day >= since) and (until is None or day <= until):
+                documents.append((day, order.billbee_id, kind, order, entry))
+    documents.sort(key=lambda row: row[:3])
+    rows = documents[(page - 1) * page_size : page * page_size]
+    data = [entry(order, include_positions=positions) for *_key, order, entry in rows]
+    return paged_answer(data, page=page, page_size=page_size, total=len(documents))
 
 
 # --- Shops and enums -----------------------------------------------------------------------

@@ -144,3 +144,36 @@ def invoice_list_entry(order: SandboxOrder, *, include_positions: bool) -> dict:
         "CustomerVatId": document.get("CustomerVatId"),
         "VatFlags": None,
     }
+
+
+def credit_note_entry(order: SandboxOrder, *, include_positions: bool) -> dict:
+    """The order's credit note as GET /orders/invoices lists it: the invoice's entry with its
+    own number and date, ``Type`` "creditnote", every amount negative."""
+    entry = invoice_list_entry(order, include_positions=include_positions)
+    note = order.data["CreditNote"]
+
+    def negative(row: dict, keys: tuple[str, ...]) -> dict:
+        return {key: (-value if key in keys else value) for key, value in row.items()}
+
+    position_keys = ("NetValue", "TotalNetValue", "GrossValue", "TotalGrossValue", "TotalVatAmount")
+    entry.update(
+        InvoiceNumber=note["Number"],
+        Type="creditnote",
+        InvoiceDate=note["Date"],
+        PayDate=None,
+        TotalNet=-entry["TotalNet"],
+        TotalGross=-entry["TotalGross"],
+        Positions=(
+            [negative(p, position_keys) for p in entry["Positions"]]
+            if entry["Positions"] is not None
+            else None
+        ),
+        AdditionalFees=[
+            negative(f, ("Gross", "Net", "VatAmount")) for f in entry["AdditionalFees"]
+        ],
+    )
+    return entry
+
+
+def credit_note_date(order: SandboxOrder):
+    return parse_billbee_timestamp(order.data["CreditNote"]["Date"])

@@ -11,6 +11,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from .generator import SHOP_TEMPLATES, OrderFactory, order_payments, payment_document
+from .invoices import invoice_number
 from .models import SandboxAccount, SandboxFaultPlan, SandboxOrder, SandboxShop
 from .representations import billbee_timestamp, money, to_milliseconds
 
@@ -246,6 +247,35 @@ def orders_mutate(
     fields = ["state", "paid_at", "invoice_date", "last_modified_at", "tags", "tags_key", "data"]
     SandboxOrder.objects.bulk_update(orders, fields, batch_size=BATCH_SIZE)
     account.save(update_fields=["next_invoice_number"])
+    return orders
+
+
+CANCELLED = 8
+
+
+@transaction.atomic
+def orders_refund(
+    *, account: SandboxAccount, count: int, seed: int = 0, now: datetime | None = None
+) -> list[SandboxOrder]:
+    """Cancel ``count`` invoiced orders and issue each a full credit note, as Billbee does when
+    only the order has an invoice: numbered "<invoice number>-GS", dated now, served by
+    GET /orders/invoices with ``Type`` "creditnote" and negative amounts."""
+    now = to_milliseconds(now or timezone.now())
+    rng = random.Random(seed)
+    candidates = account.orders.filter(invoice_date__isnull=False).exclude(state=CANCELLED)
+    ids = sorted(candidates.values_list("pk", flat=True))
+    chosen = sorted(rng.sample(ids, min(count, len(ids))))
+    orders = list(SandboxOrder.objects.filter(pk__in=chosen).order_by("pk"))
+    for order in orders:
+        order.data["CreditNote"] = {
+            "Number": f"{invoice_number(order.data)}-GS",
+            "Date": billbee_timestamp(now),
+        }
+        _set_state(order, CANCELLED, now)
+        _touch(order, now)
+    SandboxOrder.objects.bulk_update(
+        orders, ["state", "last_modified_at", "data"], batch_size=BATCH_SIZE
+    )
     return orders
 
 
