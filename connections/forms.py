@@ -51,6 +51,7 @@ class ConnectionForm(forms.ModelForm):
             "shops",
             "include_manual_orders",
             "order_states",
+            "book_unlinked_credit_notes",
             "payment_reconciliation",
             # api_token is a plain form field: the service stores a typed token; an empty
             # field must not overwrite the stored one.
@@ -83,6 +84,12 @@ class ConnectionForm(forms.ModelForm):
                 "standard account. Otherwise such vouchers stay open and the export log says so."
             ),
             "voucher_date_basis": _("Which date of the order becomes the voucher date."),
+            "book_unlinked_credit_notes": _(
+                "Credit notes are booked when this connection booked their original invoice. "
+                "Tick this to book also those whose invoice it never booked (dated before the "
+                "start date, or sent through another connection); otherwise the export log "
+                "lists them for you to decide."
+            ),
         }
 
     def __init__(self, *args, merchant, **kwargs):

@@ -59,6 +59,11 @@ class Connection(MerchantOwned):
     book_unassigned_as_standard = models.BooleanField(
         _("Book unassigned payments as standard payment"), default=False
     )
+    # A credit note whose original invoice this connection never booked (dated before the start
+    # date, sent through another connection): booked on its own, or only reported.
+    book_unlinked_credit_notes = models.BooleanField(
+        _("Book credit notes without a booked original"), default=False
+    )
     voucher_date_basis = models.CharField(
         _("Voucher date is"),
         max_length=10,

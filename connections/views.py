@@ -122,7 +122,14 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-PROPERTIES_FIELDS = ["name", "start_date", "shops", "include_manual_orders", "order_states"]
+PROPERTIES_FIELDS = [
+    "name",
+    "start_date",
+    "shops",
+    "include_manual_orders",
+    "order_states",
+    "book_unlinked_credit_notes",
+]
 API_FIELDS = [
     "payment_reconciliation",
     "api_token",

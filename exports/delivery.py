@@ -64,7 +64,7 @@ from connections.sevdesk_client import (
 from core.crypto import SecretUnreadable
 from core.ratelimit import secret_digest
 from exports import messages
-from exports.mapping import berlin_date, voucher_order_from
+from exports.mapping import berlin_date, voucher_order_from, voucher_order_from_credit_note
 from exports.models import (
     Booking,
     CustomerContact,
@@ -74,7 +74,12 @@ from exports.models import (
     PaymentBooking,
 )
 from exports.payments import PaymentAccountNotAllowed, PaymentFact, payment_book, payment_facts
-from exports.selectors import VOUCHER_DATE_FIELD, claim_stale_after, eligibility
+from exports.selectors import (
+    VOUCHER_DATE_FIELD,
+    claim_stale_after,
+    eligibility,
+    original_export_for,
+)
 from exports.voucher_builder import (
     OssDistanceSale,
     RevenueAccountMissing,
@@ -84,7 +89,7 @@ from exports.voucher_builder import (
 )
 from orders.billbee_client import BillbeeError, BillbeeRateLimited, BillbeeTemporaryError
 from orders.enums import ORDER_CANCELLED, payment_type_name
-from orders.models import BillbeeAccount, Order
+from orders.models import BillbeeAccount, BillbeeDocument, Order
 from orders.selectors import documents_cover, documents_mirrored, invoice_document_for
 from orders.services import InvoiceNotAvailable, billbee_client_for, invoice_pdf_fetch
 
@@ -113,6 +118,11 @@ _check_accounts_cache: dict[tuple[int, str], tuple[float, list[CheckAccount]]] =
 def document_key(order: Order) -> str:
     """The Billbee document an order export books: the order's invoice."""
     return f"invoice:{order.billbee_id}"
+
+
+def credit_note_key(document: BillbeeDocument) -> str:
+    """A credit note's booking: by its number, whichever order or sync brought it."""
+    return f"creditnote:{document.number}"
 
 
 class CountingSession(requests.Session):
@@ -205,7 +215,7 @@ def voucher_settings_for(*, connection: Connection, client: SevdeskClient) -> Vo
         # test failed): read sevDesk's guidance now and pre-fill from it.
         revenue_accounts_fetch(connection=connection, client=client)
     accounts = revenue_accounts_for(connection=connection)
-    small_business_rule = 11 if any(rule == 11 for rule, _rate in accounts) else 1
+    small_business_rule = 11 if (11, Decimal(0)) in accounts else 1
     return VoucherSettings(
         bookkeeping_version="2.0",
         voucher_date_basis=connection.voucher_date_basis,
@@ -291,10 +301,13 @@ def export_for(*, connection: Connection, order: Order) -> OrderExport:
     try:
         with transaction.atomic():
             export, _created = OrderExport.objects.get_or_create(
-                connection=connection, order=order, defaults={"merchant": connection.merchant}
+                connection=connection,
+                order=order,
+                document=None,
+                defaults={"merchant": connection.merchant},
             )
     except IntegrityError:
-        export = OrderExport.objects.get(connection=connection, order=order)
+        export = OrderExport.objects.get(connection=connection, order=order, document=None)
     return export
 
 
@@ -354,6 +367,8 @@ def _settle_without_attempt(context: ExportContext, export: OrderExport) -> bool
         return True
     if export.voucher_save_sent_at is not None:
         return False  # once a save was sent, finish it whatever the order's state now
+    if export.document_id is not None:
+        return _credit_note_settle(context, export)
     if order.state == ORDER_CANCELLED:
         _park(
             export,
@@ -610,6 +625,9 @@ def _problem_of(error: Exception) -> str:
 
 def _deliver_steps(context: ExportContext, export: OrderExport, order: Order) -> None:
     connection = context.connection
+    if export.document_id is not None:
+        _credit_note_steps(context, export, order)
+        return
     if export.voucher_id is None:
         _voucher_create(context, export, order)
     if _invoice_changed(connection, export, order):
@@ -686,10 +704,12 @@ def _invoice_changed_error(connection, export, order) -> NeedsAction:
     )
 
 
-def _booking_claim(context: ExportContext, export: OrderExport, order: Order) -> None:
+def _booking_claim(
+    context: ExportContext, export: OrderExport, order: Order, *, key: str | None = None
+) -> None:
     """Take this document's booking in the sevDesk account; refuse if another export has it."""
     client_id = context.sevdesk_client_id()
-    key = document_key(order)
+    key = key or document_key(order)
     try:
         with transaction.atomic():
             Booking.objects.get_or_create(
@@ -876,6 +896,9 @@ def _payments_settle(context: ExportContext, export: OrderExport, order: Order) 
     currency = export.voucher_currency or order.currency or "EUR"
     gross = _booked_gross(export, order)
     facts = payment_facts(order)
+    if _credit_notes_queued(export):
+        # money going back is booked on the credit note's own voucher
+        facts = [fact for fact in facts if fact.amount > 0]
     bookings = {b.key: b for b in export.payment_bookings.all()}
     _legacy_adopt(export, facts, bookings)
     _payments_check(export, facts, bookings, gross, currency)
@@ -1132,6 +1155,182 @@ def _booking_mark(booking: PaymentBooking, status: str) -> None:
     booking.status = status
     booking.booked_at = timezone.now()
     booking.save(update_fields=["status", "booked_at"])
+
+
+# --- Credit notes: vouchers of their own ----------------------------------------------------
+
+
+def _credit_note_settle(context: ExportContext, export: OrderExport) -> bool:
+    """A credit note goes once its original invoice was booked through this connection, or on
+    its own where the connection says so; else it waits (no attempt), saying why."""
+    if original_export_for(export=export) is not None:
+        return False
+    if context.connection.book_unlinked_credit_notes:
+        return False
+    _park(
+        export,
+        status=OrderExport.Status.SKIPPED,
+        problem=OrderExport.Problem.ORIGINAL_NOT_BOOKED,
+        message=messages.CREDIT_NOTE_WITHOUT_ORIGINAL
+        % {"number": export.document.number, "invoice": export.order.invoice_number or "–"},
+        hint=messages.CREDIT_NOTE_WITHOUT_ORIGINAL_HINT,
+    )
+    return True
+
+
+def _credit_note_steps(context: ExportContext, export: OrderExport, order: Order) -> None:
+    """The credit note's voucher (frozen, claimed, adopted like an invoice's), then its refund
+    where Billbee reconciles payments."""
+    document = export.document
+    client = context.sevdesk
+    if export.voucher_id is None:
+        adopted = export.voucher_save_sent_at is not None and _voucher_adopt(client, export)
+        if not adopted:
+            if export.voucher_save_sent_at is None:
+                _booking_claim(context, export, order, key=credit_note_key(document))
+                _credit_note_freeze(context, export, order, document)
+            _save(export, voucher_save_sent_at=timezone.now())
+            saved = client.save_voucher(export.frozen_payload)
+            _save(export, voucher_id=saved.id)
+    if not context.connection.billbee_reconciles:
+        _finish(
+            export,
+            OrderExport.Status.DONE,
+            messages.CREDIT_NOTE_EXPORTED_OPEN
+            % {"number": document.number, "voucher": export.voucher_id},
+        )
+        return
+    outcome = _refund_settle(context, export, order, document)
+    _finish(export, outcome.status, outcome.message, problem=outcome.problem, hint=outcome.hint)
+
+
+def _credit_note_freeze(
+    context: ExportContext, export: OrderExport, order: Order, document: BillbeeDocument
+) -> None:
+    original = original_export_for(export=export)
+    voucher_order = voucher_order_from_credit_note(
+        order,
+        document,
+        original_number=(original.voucher_description if original else "") or order.invoice_number,
+    )
+    contact_id = None
+    if context.connection.create_full_customers:
+        contact_id = (original.sevdesk_contact_id if original else None) or _contact_for(
+            context, export, order
+        )
+    payload = build_voucher(
+        voucher_order, context.voucher_settings(), uploaded_filename=None, contact_id=contact_id
+    )
+    frozen = json.loads(encode_json(payload))
+    basis = context.connection.voucher_date_basis
+    day = voucher_order.payment_date if basis == "payment" else voucher_order.invoice_date
+    _save(
+        export,
+        frozen_payload=frozen,
+        frozen_payload_sha256=_payload_hash(frozen),
+        voucher_description=document.number,
+        voucher_date=day,
+        voucher_gross=_voucher_gross(payload),
+        voucher_currency=voucher_order.currency,
+        frozen_order_total=document.total_gross.quantize(CENT, rounding=ROUND_HALF_UP),
+    )
+
+
+def _refund_settle(
+    context: ExportContext, export: OrderExport, order: Order, document: BillbeeDocument
+) -> PaymentsOutcome:
+    """The money going back: the credit note's amount (negative, as its voucher's sum) booked
+    once on the offline account the original payment went to, on Billbee's refund date."""
+    currency = export.voucher_currency or "EUR"
+    gross = export.voucher_gross or Decimal(0)
+    bookings = {b.key: b for b in export.payment_bookings.all()}
+    booked = _confirm_sent(context, export, bookings, currency)
+    if booked == gross:
+        return _refund_booked(export, booked, currency)
+    refund_day = berlin_date(document.pay_date) or _refund_day_in_billbee(order)
+    if refund_day is None:
+        return PaymentsOutcome(
+            OrderExport.Status.VOUCHER_CREATED,
+            messages.REFUND_OPEN % {"number": document.number, "voucher": export.voucher_id},
+            OrderExport.Problem.REFUND_OPEN,
+            messages.REFUND_OPEN_HINT,
+        )
+    account_id = _refund_account(context.connection, export, order, document)
+    if account_id is None:
+        method = payment_type_name(document.payment_type_id or order.payment_method)
+        return PaymentsOutcome(
+            OrderExport.Status.VOUCHER_CREATED,
+            messages.PAYMENT_OPEN_NO_ACCOUNT % {"voucher": export.voucher_id, "method": method},
+            OrderExport.Problem.NO_ACCOUNT,
+            messages.NO_ACCOUNT_HINT,
+        )
+    if bookings:
+        _paid_in_sevdesk_check(context, export, booked, currency)
+    fact = PaymentFact(
+        key=f"refund:{document.number}",
+        billbee_id=None,
+        payment_type=document.payment_type_id or order.payment_method,
+        pay_date=refund_day,
+        amount=gross - booked,
+    )
+    booked += _payment_send(
+        context, export, fact, _Account(account_id), paid_before=booked, gross=gross
+    )
+    _save(export, payment_amount=booked)
+    return _refund_booked(export, booked, currency)
+
+
+def _refund_booked(export: OrderExport, booked: Decimal, currency: str) -> PaymentsOutcome:
+    if export.payment_booked_at is None:
+        _save(export, payment_booked_at=timezone.now())
+    return PaymentsOutcome(
+        OrderExport.Status.PAID,
+        messages.CREDIT_NOTE_EXPORTED_REFUNDED
+        % {
+            "number": export.voucher_description,
+            "voucher": export.voucher_id,
+            "amount": _money(-booked, currency),
+        },
+    )
+
+
+def _credit_notes_queued(export: OrderExport) -> bool:
+    """Whether the invoice export's order has credit notes queued through its connection."""
+    return OrderExport.objects.filter(
+        connection_id=export.connection_id, order_id=export.order_id, document__isnull=False
+    ).exists()
+
+
+def _refund_day_in_billbee(order: Order):
+    """The day of the order's latest negative payment in Billbee (a refund), if any."""
+    refunds = [fact for fact in payment_facts(order) if fact.amount < 0]
+    return max((fact.pay_date for fact in refunds), default=None)
+
+
+@dataclass(frozen=True)
+class _Account:
+    check_account_id: int
+
+
+def _refund_account(
+    connection: Connection, export: OrderExport, order: Order, document: BillbeeDocument
+) -> int | None:
+    """Where the original payment went (its largest booking), else the account assigned to
+    the refund's payment method."""
+    original = original_export_for(export=export)
+    if original is not None:
+        booking = (
+            original.payment_bookings.filter(status=PaymentBooking.Status.BOOKED)
+            .exclude(check_account_id=None)
+            .order_by("-amount")
+            .first()
+        )
+        if booking is not None:
+            return booking.check_account_id
+        if original.payment_check_account_id:
+            return original.payment_check_account_id
+    assignment = _payment_account(connection, document.payment_type_id or order.payment_method)
+    return assignment.check_account_id if assignment else None
 
 
 # --- Contacts ------------------------------------------------------------------------------

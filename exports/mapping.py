@@ -1,6 +1,7 @@
 """From our order mirror to the voucher builder's plain value objects."""
 
 import datetime
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -112,6 +113,17 @@ def _from_invoice_document(order: Order, document) -> VoucherOrder:
                 "order_mode": order.vat_mode,
             }
         )
+    return _voucher_order(
+        order,
+        lines=_document_lines(order, document),
+        total_gross=document.total_gross,
+        shipping_gross=Decimal(0),
+        adjustment_gross=Decimal(0),
+    )
+
+
+def _document_lines(order: Order, document) -> tuple[VoucherLine, ...]:
+    """The lines of a Billbee document: each position and fee at its stated rate and VAT."""
     coupons = {item.billbee_id for item in order.items.all() if item.is_coupon and item.billbee_id}
     lines = []
     for position in document.positions or []:
@@ -133,12 +145,32 @@ def _from_invoice_document(order: Order, document) -> VoucherOrder:
                 vat=_decimal_or_none(fee.get("vat")),
             )
         )
-    return _voucher_order(
-        order,
-        lines=tuple(line for line in lines if line.gross),
-        total_gross=document.total_gross,
-        shipping_gross=Decimal(0),
-        adjustment_gross=Decimal(0),
+    return tuple(line for line in lines if line.gross)
+
+
+def voucher_order_from_credit_note(order: Order, document, *, original_number: str) -> VoucherOrder:
+    """A credit note as the builder sees it: its own number, date and negative lines; the
+    order gives the customer and VAT mode where the credit note does not state it."""
+    day = berlin_date(document.invoice_date)
+    # Billbee offers no credit note PDF (no route in its API): the voucher says so.
+    note = f"Gutschrift zu {original_number}" if original_number else "Gutschrift"
+    note += ", ohne PDF (Billbee bietet keins)"
+    return replace(
+        _voucher_order(
+            order,
+            lines=_document_lines(order, document),
+            total_gross=document.total_gross,
+            shipping_gross=Decimal(0),
+            adjustment_gross=Decimal(0),
+        ),
+        invoice_number=document.number,
+        invoice_date=day,
+        order_date=day,
+        payment_date=berlin_date(document.pay_date) or day,
+        delivery_date=None,
+        currency=document.currency or order.currency or "EUR",
+        vat_mode=order.vat_mode if document.vat_mode is None else document.vat_mode,
+        position_note=note,
     )
 
 

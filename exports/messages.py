@@ -38,8 +38,29 @@ CANCELLED_AFTER_EXPORT = _(
 )
 CANCELLED_AFTER_EXPORT_HINT = _(
     "A booked voucher is never changed or deleted (it may be locked for the month). Create the "
-    "credit note (or cancellation invoice) in Billbee. This release does not send credit notes "
-    "to sevDesk yet: book it there as a voucher of its own."
+    "credit note in Billbee; it is then booked as a voucher of its own."
+)
+CREDIT_NOTE_WITHOUT_ORIGINAL = _(
+    "Credit note %(number)s not sent: this connection has not booked its invoice %(invoice)s "
+    "(dated before the start date, sent through another connection, or not yet exported)."
+)
+CREDIT_NOTE_WITHOUT_ORIGINAL_HINT = _(
+    "It goes by itself once the invoice is booked. To book such credit notes on their own, "
+    "tick “Book credit notes without a booked original” (tab Properties)."
+)
+CREDIT_NOTE_EXPORTED_OPEN = _(
+    "Credit note %(number)s sent to sevDesk as voucher %(voucher)s (refunds are reconciled in "
+    "sevDesk)."
+)
+CREDIT_NOTE_EXPORTED_REFUNDED = _(
+    "Credit note %(number)s sent to sevDesk as voucher %(voucher)s; refund of %(amount)s booked."
+)
+REFUND_OPEN = _(
+    "Credit note %(number)s sent to sevDesk as voucher %(voucher)s – refund open: Billbee "
+    "records no refund date for it yet."
+)
+REFUND_OPEN_HINT = _(
+    "The refund is booked by itself once Billbee lists the credit note with its payment date."
 )
 REJECTED = _("Order could not be exported: %(message)s")
 REJECTED_HINT = _("Correct the order or the connection's settings, then choose “Retry”.")

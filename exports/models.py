@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from merchants.models import MerchantOwned
@@ -73,6 +74,8 @@ class OrderExport(MerchantOwned):
         WAITING_FOR_PAYMENT = "waiting_for_payment", _("Waiting for payment date")
         NOT_ELIGIBLE = "not_eligible", _("No longer eligible")
         CANCELLED = "cancelled", _("Cancelled")
+        ORIGINAL_NOT_BOOKED = "original_not_booked", _("Credit note without a booked original")
+        REFUND_OPEN = "refund_open", _("Credit note booked, refund not recorded in Billbee")
         CANCELLED_AFTER_EXPORT = (
             "cancelled_after_export",
             _("Cancelled after export, no credit note in Billbee"),
@@ -102,6 +105,16 @@ class OrderExport(MerchantOwned):
         "connections.Connection", on_delete=models.CASCADE, related_name="order_exports"
     )
     order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="exports")
+    # A credit note (or cancellation invoice) of the order, booked as a voucher of its own;
+    # None for the export of the order's invoice.
+    document = models.ForeignKey(
+        "orders.BillbeeDocument",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="exports",
+        verbose_name=_("credit note"),
+    )
     # The run this export was last handed to; cleared once the run counted its outcome.
     run = models.ForeignKey(
         ExportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="exports"
@@ -152,7 +165,14 @@ class OrderExport(MerchantOwned):
         ordering = ["-updated_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["connection", "order"], name="exports_one_export_per_connection_and_order"
+                fields=["connection", "order"],
+                condition=Q(document__isnull=True),
+                name="exports_one_export_per_connection_and_order",
+            ),
+            models.UniqueConstraint(
+                fields=["connection", "document"],
+                condition=Q(document__isnull=False),
+                name="exports_one_export_per_connection_and_document",
             ),
         ]
         indexes = [

@@ -82,16 +82,18 @@ def orders_to_export(*, connection: Connection, now: datetime.datetime | None = 
     """Orders a scheduled run hands to the workers: eligible *and ready* (invoice and payment
     date), and not settled. Orders still waiting are not among them: they use no attempt."""
     now = now or timezone.now()
-    settled = OrderExport.objects.filter(connection=connection, order=OuterRef("pk")).filter(
-        _settled(now)
-    )
+    settled = OrderExport.objects.filter(
+        connection=connection, order=OuterRef("pk"), document__isnull=True
+    ).filter(_settled(now))
     return connection_orders(connection=connection).filter(READY).filter(~Exists(settled))
 
 
 def orders_waiting(*, connection: Connection):
     """Eligible orders still without an invoice or a payment date and without an export row:
     the run writes them a "waiting" row (no attempt) so the log shows them."""
-    has_export = OrderExport.objects.filter(connection=connection, order=OuterRef("pk"))
+    has_export = OrderExport.objects.filter(
+        connection=connection, order=OuterRef("pk"), document__isnull=True
+    )
     return connection_orders(connection=connection).exclude(READY).filter(~Exists(has_export))
 
 
@@ -111,7 +113,10 @@ def exports_changed_after_booking(*, connection: Connection):
     "needs action" (never a second voucher)."""
     return (
         OrderExport.objects.filter(
-            connection=connection, status__in=OrderExport.FINISHED, voucher_id__isnull=False
+            connection=connection,
+            status__in=OrderExport.FINISHED,
+            voucher_id__isnull=False,
+            document__isnull=True,
         )
         .exclude(voucher_description="")
         .filter(
@@ -125,38 +130,107 @@ def exports_changed_after_booking(*, connection: Connection):
 HALF_CENT = Decimal("0.005")
 
 
-def money_back_documents(order_ref) -> QuerySet[BillbeeDocument]:
-    """Billbee's documents that take an order's revenue back: its credit notes (linked by the
-    order, or numbered "<order number>-GS" as Billbee does), and cancellation invoices on a
-    cancellation order that names it as its parent (`BillBeeParentOrderId`)."""
-    credit_notes = Q(type=BillbeeDocument.Type.CREDIT_NOTE) & (
+def credit_notes_of(order_ref) -> QuerySet[BillbeeDocument]:
+    """Billbee's credit notes of an (outer) export's order: linked by the order, or numbered
+    "<order number>-GS" as Billbee does."""
+    return BillbeeDocument.objects.filter(
         Q(order_id=order_ref)
         | Q(billbee_order_id=OuterRef("order__billbee_id"))
-        | Q(number=Concat(OuterRef("order__order_number"), Value("-GS")))
+        | Q(number=Concat(OuterRef("order__order_number"), Value("-GS"))),
+        type=BillbeeDocument.Type.CREDIT_NOTE,
+        merchant_id=OuterRef("merchant_id"),
     )
-    cancellation_invoices = Q(
+
+
+def cancellation_invoice_booked(*, export: OrderExport) -> bool:
+    """Whether a cancellation invoice reverses the export's order: a negative invoice on a
+    cancellation order that names the order as its parent (`BillBeeParentOrderId`, read from
+    Billbee's order document), booked through the same connection by its own export."""
+    candidates = BillbeeDocument.objects.filter(
+        merchant_id=export.merchant_id,
         type=BillbeeDocument.Type.INVOICE,
         total_gross__lt=0,
-        order__raw__BillBeeParentOrderId=OuterRef("order__billbee_id"),
-    )
+        order__isnull=False,
+    ).select_related("order")
+    parent = export.order.billbee_id
+    orders = [
+        doc.order_id for doc in candidates if doc.order.raw.get("BillBeeParentOrderId") == parent
+    ]
+    return OrderExport.objects.filter(
+        connection_id=export.connection_id,
+        order_id__in=orders,
+        document__isnull=True,
+        voucher_id__isnull=False,
+    ).exists()
+
+
+# --- Credit notes --------------------------------------------------------------------------
+
+
+def credit_notes_to_export(*, connection: Connection) -> QuerySet[BillbeeDocument]:
+    """Billbee's credit notes the connection books: of an order of its shops (or a manual
+    order, where it takes them), dated on or after its start date, not yet queued by it. The
+    order's state does not matter (a credit note's order is usually cancelled); whether the
+    original was booked is decided when it goes (`original_export_for`)."""
+    since = start_of_day(connection.start_date)
+    orders = Order.objects.for_merchant(connection.merchant).filter(_shop_rule(connection))
+    queued = OrderExport.objects.filter(connection=connection, document=OuterRef("pk"))
     return BillbeeDocument.objects.filter(
-        credit_notes | cancellation_invoices, merchant_id=OuterRef("merchant_id")
+        merchant=connection.merchant,
+        type=BillbeeDocument.Type.CREDIT_NOTE,
+        order__in=orders,
+        invoice_date__gte=since,
+    ).filter(~Exists(queued))
+
+
+def credit_note_exports_due(*, connection: Connection):
+    """Credit note exports a scheduled run takes up: new or retrying ones, those waiting for
+    their original (checked again without an attempt), and open refunds Billbee now dates."""
+    waiting_for_original = Q(
+        status=OrderExport.Status.SKIPPED, problem=OrderExport.Problem.ORIGINAL_NOT_BOOKED
+    )
+    refund_dated = Q(
+        status=OrderExport.Status.VOUCHER_CREATED,
+        problem=OrderExport.Problem.REFUND_OPEN,
+        document__pay_date__isnull=False,
+    )
+    return OrderExport.objects.filter(connection=connection, document__isnull=False).filter(
+        Q(status__in=[OrderExport.Status.PENDING, OrderExport.Status.RETRY])
+        | waiting_for_original
+        | refund_dated
+    )
+
+
+def original_export_for(*, export: OrderExport) -> OrderExport | None:
+    """The export that booked the credit note's original invoice through the same connection
+    (the order's invoice export, with its voucher)."""
+    return (
+        OrderExport.objects.filter(
+            connection_id=export.connection_id,
+            order_id=export.order_id,
+            document__isnull=True,
+            voucher_id__isnull=False,
+        )
+        .select_related("order")
+        .first()
     )
 
 
 def exports_cancelled_after_booking(*, connection: Connection):
-    """Booked exports whose order is now cancelled in Billbee without any credit note or
-    cancellation invoice there: they get "needs action" (the voucher stays as it is: it may be
-    locked, and a reversal needs Billbee's document)."""
+    """Booked exports whose order is now cancelled in Billbee without a credit note there
+    (a booked cancellation invoice is checked per export: `cancellation_invoice_booked`): they
+    get "needs action" (the voucher stays as it is: it may be locked, and a reversal needs
+    Billbee's document)."""
     return (
         OrderExport.objects.filter(
             connection=connection,
             voucher_id__isnull=False,
+            document__isnull=True,
             status__in=[*OrderExport.FINISHED, OrderExport.Status.VOUCHER_CREATED],
             order__state=ORDER_CANCELLED,
         )
         .exclude(problem=OrderExport.Problem.CANCELLED_AFTER_EXPORT)
-        .filter(~Exists(money_back_documents(OuterRef("order_id"))))
+        .filter(~Exists(credit_notes_of(OuterRef("order_id"))))
     )
 
 
@@ -169,6 +243,7 @@ def exports_with_new_payments(*, connection: Connection):
         OrderExport.objects.filter(
             connection=connection,
             voucher_id__isnull=False,
+            document__isnull=True,
             status__in=[OrderExport.Status.PAID, OrderExport.Status.VOUCHER_CREATED],
             problem__in=[
                 OrderExport.Problem.NONE,
@@ -269,7 +344,7 @@ def export_counts(*, connection: Connection) -> ExportCounts:
 
 
 def export_log(*, connection: Connection, status: str = "", problem: str = ""):
-    exports = OrderExport.objects.filter(connection=connection).select_related("order")
+    exports = OrderExport.objects.filter(connection=connection).select_related("order", "document")
     if status:
         exports = exports.filter(status=status)
     if problem:

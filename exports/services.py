@@ -32,7 +32,10 @@ from exports.delivery import (
 )
 from exports.models import ExportAttempt, ExportRun, OrderExport
 from exports.selectors import (
+    cancellation_invoice_booked,
     claim_stale_after,
+    credit_note_exports_due,
+    credit_notes_to_export,
     exports_cancelled_after_booking,
     exports_changed_after_booking,
     exports_to_finish,
@@ -123,7 +126,9 @@ def _run_exports(connection: Connection, run: ExportRun) -> list[int]:
         rows = _manual_exports(connection, run)
     else:
         rows = _scheduled_exports(connection)
-    rows.sort(key=lambda row: (row[1], row[2]))  # (attempts, order): fresh work first, oldest first
+    # (attempts, order, row): fresh work first, oldest first; an order's invoice before its
+    # credit notes (created after it)
+    rows.sort(key=lambda row: (row[1], row[2], row[0]))
     export_ids = [pk for pk, _attempts, _order in rows]
     for start in range(0, len(export_ids), 500):
         OrderExport.objects.filter(pk__in=export_ids[start : start + 500]).update(run=run)
@@ -136,10 +141,16 @@ def _scheduled_exports(connection: Connection) -> list[tuple[int, int, int]]:
     _waiting_rows_write(connection)
     ready = orders_to_export(connection=connection, now=now)
     _export_rows_create(connection, ready.values_list("pk", flat=True))
-    due = OrderExport.objects.filter(connection=connection, order__in=ready)
+    due = OrderExport.objects.filter(connection=connection, order__in=ready, document__isnull=True)
     rows = set(due.values_list("pk", "attempt_count", "order_id"))
     rows |= set(
         exports_to_finish(connection=connection, now=now).values_list(
+            "pk", "attempt_count", "order_id"
+        )
+    )
+    _credit_note_rows_create(connection)
+    rows |= set(
+        credit_note_exports_due(connection=connection).values_list(
             "pk", "attempt_count", "order_id"
         )
     )
@@ -158,6 +169,7 @@ def _scheduled_exports(connection: Connection) -> list[tuple[int, int, int]]:
         connection=connection,
         voucher_save_sent_at__isnull=True,
         voucher_id__isnull=True,
+        document__isnull=True,
         order__state=ORDER_CANCELLED,
     ).exclude(status__in=[OrderExport.Status.IN_PROGRESS, *OrderExport.FINISHED]).exclude(
         problem=OrderExport.Problem.CANCELLED
@@ -169,7 +181,10 @@ def _scheduled_exports(connection: Connection) -> list[tuple[int, int, int]]:
         next_attempt_at=None,
         updated_at=now,
     )
-    for export in exports_cancelled_after_booking(connection=connection).iterator():
+    cancelled = exports_cancelled_after_booking(connection=connection).select_related("order")
+    for export in cancelled.iterator():
+        if cancellation_invoice_booked(export=export):
+            continue
         OrderExport.objects.filter(pk=export.pk).update(
             status=OrderExport.Status.NEEDS_ACTION,
             problem=OrderExport.Problem.CANCELLED_AFTER_EXPORT,
@@ -194,6 +209,15 @@ def _manual_exports(connection: Connection, run: ExportRun) -> list[tuple[int, i
                 status=OrderExport.Status.PENDING, next_attempt_at=None
             )
         rows.append((export.pk, export.attempt_count, export.order_id))
+    # the chosen orders' credit notes go with them
+    _credit_note_rows_create(connection, order_ids=run.order_ids)
+    notes = OrderExport.objects.filter(
+        connection=connection, order_id__in=run.order_ids, document__isnull=False
+    ).exclude(status__in=[*OrderExport.FINISHED, OrderExport.Status.IN_PROGRESS])
+    notes.filter(status=OrderExport.Status.NEEDS_ACTION).update(
+        status=OrderExport.Status.PENDING, next_attempt_at=None
+    )
+    rows += list(notes.values_list("pk", "attempt_count", "order_id"))
     return rows
 
 
@@ -207,6 +231,24 @@ def _export_rows_create(connection: Connection, order_ids) -> None:
             OrderExport.objects.bulk_create(batch, ignore_conflicts=True)
             batch = []
     OrderExport.objects.bulk_create(batch, ignore_conflicts=True)
+
+
+def _credit_note_rows_create(connection: Connection, order_ids=None) -> None:
+    """One export row per credit note the connection books (the unique constraint per
+    connection and document keeps it one, whoever creates it)."""
+    notes = credit_notes_to_export(connection=connection)
+    if order_ids is not None:
+        notes = notes.filter(order_id__in=order_ids)
+    rows = [
+        OrderExport(
+            merchant=connection.merchant,
+            connection=connection,
+            order_id=order_id,
+            document_id=document_id,
+        )
+        for document_id, order_id in notes.values_list("pk", "order_id")
+    ]
+    OrderExport.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
 
 
 def _waiting_rows_write(connection: Connection) -> None:

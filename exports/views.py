@@ -201,7 +201,7 @@ PROGRESS_ROWS = 500
 def _progress(run: ExportRun) -> dict:
     listed = sorted(run.order_ids)[:PROGRESS_ROWS]
     exports = OrderExport.objects.filter(
-        connection_id=run.connection_id, order_id__in=listed
+        connection_id=run.connection_id, order_id__in=listed, document__isnull=True
     ).select_related("order")
     by_order = {export.order_id: export for export in exports}
     orders = Order.objects.filter(pk__in=listed).order_by("pk")

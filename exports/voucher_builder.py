@@ -44,6 +44,16 @@ Rules (one place for them):
   merchant chose an account for it (its own position "Versand 19 %"), else with the goods;
   coupons on `COUPON_ACCOUNT_KEY`. The merchant picks them on the account assignment tab
   ("Revenue accounts"), pre-filled from sevDesk's ReceiptGuidance.
+- Credit notes (Billbee's "creditnote" documents, numbered e.g. "<order>-GS") are revenue
+  vouchers of their own (`creditDebit` "D", as the invoice) with the credit note's negative
+  positions on the same revenue accounts, rate by rate: sevDesk's spec allows no CreditNote
+  for a voucher on Update 2.0 ("Creating a credit note for a voucher is no longer possible",
+  `createFromVoucher` removed), and an expense voucher (C) would need expense accounts and
+  rules, not a reduction of revenue. The description is the credit note's number; each
+  position names the original invoice. Example: one returned item of 59.50 at 19 % and 4.90
+  shipping at 19 % of invoice RE-1001 → one position -64.40 at 19 % on the 19 % revenue account,
+  "Gutschrift zu RE-1001, ohne PDF (Billbee bietet keins): Umsatz 19 %" (Billbee's API has no
+  route to a credit note's PDF, so the voucher has none).
 - Foreign currency: the voucher is in the order's currency, with
   `propertyForeignCurrencyDeadline` = the voucher date, so sevDesk applies its exchange rate of
   that day (the spec prefers it over `propertyExchangeRate`). Example: 65.45 USD → positions
@@ -131,6 +141,8 @@ class VoucherOrder:
     customer_vat_id: str | None
     # Billbee marks the order a distance sale (its "Fernverkauf" tag, once OSS is on there)
     distance_sale: bool = False
+    # Put before each position's booking text (a credit note names its original invoice).
+    position_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -161,6 +173,9 @@ def build_voucher(
         raise VoucherNotBuildable(
             gettext("The invoice total is zero, so there is nothing to book in sevDesk.")
         )
+    if order.position_note:
+        for position in positions:
+            position["comment"] = f"{order.position_note}: {position['comment']}"
     payload: dict[str, Any] = {
         "voucher": _voucher(order, settings, tax_key, voucher_date, contact_id),
         "voucherPosSave": positions,

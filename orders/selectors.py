@@ -67,8 +67,10 @@ def _export_filter(status: str) -> Q:
     # declares instead of importing it.
     OrderExport = Order._meta.get_field("exports").related_model
     if status == "none":
-        return ~Exists(OrderExport.objects.filter(order=OuterRef("pk")))
-    return Exists(OrderExport.objects.filter(order=OuterRef("pk"), status=status))
+        return ~Exists(OrderExport.objects.filter(order=OuterRef("pk"), document__isnull=True))
+    return Exists(
+        OrderExport.objects.filter(order=OuterRef("pk"), document__isnull=True, status=status)
+    )
 
 
 def orders_page(*, orders: QuerySet[Order], page: int, per_page: int) -> tuple[list[Order], bool]:

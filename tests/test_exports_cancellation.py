@@ -105,6 +105,20 @@ def test_a_cancellation_invoice_on_the_cancellation_order_counts(
     )
 
     run_export(connection)
+    export.refresh_from_db()
+    assert export.problem == OrderExport.Problem.CANCELLED_AFTER_EXPORT  # not booked yet
+
+    OrderExport.objects.create(  # the cancellation order's invoice booked through the connection
+        merchant=merchant,
+        connection=connection,
+        order=cancellation_order,
+        status=OrderExport.Status.DONE,
+        voucher_id=999,
+    )
+    OrderExport.objects.filter(pk=export.pk).update(
+        status=OrderExport.Status.PAID, problem=OrderExport.Problem.NONE
+    )
+    run_export(connection)
 
     export.refresh_from_db()
     assert export.problem != OrderExport.Problem.CANCELLED_AFTER_EXPORT

@@ -134,3 +134,31 @@ def test_an_invoice_the_list_never_shows_is_booked_from_the_order_after_the_wait
     run_export(connection)
 
     assert OrderExport.objects.get(order=order).voucher_id is not None
+
+
+def test_a_shipping_account_chosen_by_the_merchant_gets_its_own_position(
+    connection, merchant, shop, sevdesk_account
+):
+    from accounts_mapping.models import RevenueAccountAssignment
+
+    order = two_rate_order(merchant, shop)
+    invoice_entry(order)
+    run_export(connection)  # reads sevDesk's revenue guidance into the connection's accounts
+    goods = RevenueAccountAssignment.objects.get(connection=connection, kind="goods", tax_rate=19)
+    RevenueAccountAssignment.objects.create(
+        merchant=merchant, connection=connection, tax_rule=1, tax_rate=19, kind="shipping",
+        account_datev_id=goods.account_datev_id, account_number=goods.account_number,
+        account_name=goods.account_name,
+    )  # fmt: skip
+    second = two_rate_order(merchant, shop, number=2)
+    invoice_entry(second)
+
+    run_export(connection)
+
+    voucher = Voucher.objects.get(account=sevdesk_account, description=second.invoice_number)
+    booked = sorted((p.comment, p.sum_gross) for p in voucher.positions.all())
+    assert booked == [
+        ("Umsatz 19 %", D("119.00")),
+        ("Umsatz 7 %", D("107.00")),
+        ("Versand 19 %", D("5.90")),
+    ]

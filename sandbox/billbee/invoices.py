@@ -147,30 +147,44 @@ def invoice_list_entry(order: SandboxOrder, *, include_positions: bool) -> dict:
 
 
 def credit_note_entry(order: SandboxOrder, *, include_positions: bool) -> dict:
-    """The order's credit note as GET /orders/invoices lists it: the invoice's entry with its
-    own number and date, ``Type`` "creditnote", every amount negative."""
-    entry = invoice_list_entry(order, include_positions=include_positions)
+    """The order's credit note as GET /orders/invoices lists it: ``Type`` "creditnote", its
+    own number and date, every amount negative; for all of the invoice, or for the items and
+    shipping it credits (`sandbox.billbee.services.order_credit_note_issue`)."""
+    entry = invoice_list_entry(order, include_positions=True)
     note = order.data["CreditNote"]
+    credited = note.get("Items")
+    position_keys = ("NetValue", "TotalNetValue", "GrossValue", "TotalGrossValue", "TotalVatAmount")
 
     def negative(row: dict, keys: tuple[str, ...]) -> dict:
         return {key: (-value if key in keys else value) for key, value in row.items()}
 
-    position_keys = ("NetValue", "TotalNetValue", "GrossValue", "TotalGrossValue", "TotalVatAmount")
+    positions = [
+        negative(p, position_keys)
+        for index, p in enumerate(entry["Positions"])
+        if credited is None or index in credited
+    ]
+    fees = [
+        negative(f, ("Gross", "Net", "VatAmount"))
+        for f in entry["AdditionalFees"]
+        if note.get("Shipping", True) and f["Gross"]
+    ]
+    gross = sum((p["TotalGrossValue"] for p in positions), Decimal(0)) + sum(
+        (f["Gross"] for f in fees), Decimal(0)
+    )
+    net = sum((p["TotalNetValue"] for p in positions), Decimal(0)) + sum(
+        (f["Net"] for f in fees), Decimal(0)
+    )
+    if credited is None:  # the whole invoice, adjustments included
+        gross, net = -entry["TotalGross"], -entry["TotalNet"]
     entry.update(
         InvoiceNumber=note["Number"],
         Type="creditnote",
         InvoiceDate=note["Date"],
-        PayDate=None,
-        TotalNet=-entry["TotalNet"],
-        TotalGross=-entry["TotalGross"],
-        Positions=(
-            [negative(p, position_keys) for p in entry["Positions"]]
-            if entry["Positions"] is not None
-            else None
-        ),
-        AdditionalFees=[
-            negative(f, ("Gross", "Net", "VatAmount")) for f in entry["AdditionalFees"]
-        ],
+        PayDate=note.get("PayDate", note["Date"]),
+        TotalNet=net,
+        TotalGross=gross,
+        Positions=positions if include_positions else None,
+        AdditionalFees=fees,
     )
     return entry
 

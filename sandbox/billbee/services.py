@@ -267,16 +267,41 @@ def orders_refund(
     chosen = sorted(rng.sample(ids, min(count, len(ids))))
     orders = list(SandboxOrder.objects.filter(pk__in=chosen).order_by("pk"))
     for order in orders:
-        order.data["CreditNote"] = {
-            "Number": f"{invoice_number(order.data)}-GS",
-            "Date": billbee_timestamp(now),
-        }
-        _set_state(order, CANCELLED, now)
-        _touch(order, now)
+        _credit_note_issue(order, now, items=None, shipping=True)
     SandboxOrder.objects.bulk_update(
         orders, ["state", "last_modified_at", "data"], batch_size=BATCH_SIZE
     )
     return orders
+
+
+def order_credit_note_issue(
+    *,
+    order: SandboxOrder,
+    items: list[int] | None = None,
+    shipping: bool = True,
+    refunded: bool = True,
+    now: datetime | None = None,
+) -> SandboxOrder:
+    """A credit note for one invoiced order: for all of it (the order is cancelled), or for
+    the items at the given positions (0-based) and, if `shipping`, the shipping (a return; the
+    order's state stays). `refunded`: Billbee records the refund date (`PayDate`)."""
+    now = to_milliseconds(now or timezone.now())
+    _credit_note_issue(order, now, items=items, shipping=shipping, refunded=refunded)
+    order.save(update_fields=["state", "last_modified_at", "data"])
+    return order
+
+
+def _credit_note_issue(order, now, *, items, shipping, refunded=True) -> None:
+    order.data["CreditNote"] = {
+        "Number": f"{invoice_number(order.data)}-GS",
+        "Date": billbee_timestamp(now),
+        "PayDate": billbee_timestamp(now) if refunded else None,
+        "Items": items,
+        "Shipping": shipping,
+    }
+    if items is None:
+        _set_state(order, CANCELLED, now)
+    _touch(order, now)
 
 
 # --- Tags ----------------------------------------------------------------------------------

@@ -322,10 +322,16 @@ class Voucher(AccountScoped):
         """What is still to be paid, in the voucher's currency: revenue (D) vouchers are paid
         with positive amounts, expense (C) vouchers with negative ones (sevdesk-api.md); the
         sum of either is positive. Below zero when more than the sum was booked."""
-        paid = (
-            self.paid_amount if self.credit_debit == self.CreditDebit.DEBIT else -self.paid_amount
-        )
-        return abs(self.sum_gross) - paid
+        return abs(self.sum_gross) - self.paid_amount * self.payment_sign
+
+    @property
+    def payment_sign(self) -> int:
+        """The sign of the payments that settle this voucher: positive for revenue (D),
+        negative for expense (C), as sevdesk-api.md says; turned round for a voucher whose sum
+        is negative (a credit note booked as negative revenue is settled by money going out).
+        The sandbox's reading of the rule: sevDesk documents only the positive case."""
+        direction = 1 if self.credit_debit == self.CreditDebit.DEBIT else -1
+        return -direction if self.sum_gross < 0 else direction
 
     @property
     def settled_difference(self) -> Decimal | None:

@@ -470,8 +470,9 @@ def _bookable_check_account(account: SandboxAccount, check_account_id: int) -> C
 
 
 def _right_sign(voucher: Voucher, amount: Decimal) -> bool:
-    """Revenue (D) vouchers are paid with positive amounts, expense (C) ones with negative."""
-    return (amount > 0) == (voucher.credit_debit == Voucher.CreditDebit.DEBIT)
+    """Revenue (D) vouchers are paid with positive amounts, expense (C) ones with negative;
+    a voucher with a negative sum the other way round (`Voucher.payment_sign`)."""
+    return (amount > 0) == (voucher.payment_sign > 0)
 
 
 def _check_payment(account: SandboxAccount, voucher: Voucher, amount: Decimal, type: str) -> None:

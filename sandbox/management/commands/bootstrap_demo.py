@@ -13,7 +13,7 @@ from django.db import transaction
 from merchants.models import Membership, MerchantAccount
 from orders.models import BillbeeAccount
 from orders.tasks import sync_account
-from sandbox.billbee.services import account_get_or_create, orders_generate
+from sandbox.billbee.services import account_get_or_create, orders_generate, orders_refund
 from sandbox.sevdesk.models import SandboxAccount
 from sandbox.sevdesk.services import sandbox_account_create
 
@@ -63,6 +63,8 @@ class Command(BaseCommand):
         billbee, created = account_get_or_create(name="Demo Billbee")
         if created:
             orders_generate(account=billbee, count=DEMO_ORDERS, seed=1)
+            # a few cancelled with a credit note, as in any shop
+            orders_refund(account=billbee, count=DEMO_ORDERS // 30, seed=1)
         account, linked = BillbeeAccount.objects.get_or_create(
             merchant=merchant,
             defaults={
