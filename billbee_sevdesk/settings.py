@@ -326,7 +326,7 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 
 # How often the scheduled jobs run (minutes); written into django-celery-beat on first start,
 # editable afterwards in the admin under "Periodic tasks".
-BILLBEE_SYNC_INTERVAL_MINUTES = env.int("BILLBEE_SYNC_INTERVAL_MINUTES", default=5)
+BILLBEE_SYNC_INTERVAL_MINUTES = env.int("BILLBEE_SYNC_INTERVAL_MINUTES", default=2)
 SEVDESK_EXPORT_INTERVAL_MINUTES = env.int("SEVDESK_EXPORT_INTERVAL_MINUTES", default=15)
 # Seconds between the attempts of a failing export (after attempts 1…7; the 8th gives up) and
 # the growing pauses of a connection during a sevDesk outage. Empty: the built-in schedules

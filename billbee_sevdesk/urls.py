@@ -7,6 +7,7 @@ from django.views.i18n import set_language
 
 from core.views import health, home
 from merchants.views import switch_merchant
+from orders import views as order_views
 
 urlpatterns = [
     path("", home, name="home"),
@@ -16,6 +17,7 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("merchants/<int:pk>/switch/", switch_merchant, name="switch_merchant"),
     path("orders/", include("orders.urls")),
+    path("billbee/webhooks/<int:account_id>/", order_views.billbee_webhook, name="billbee_webhook"),
     path("connections/", include("connections.urls")),
     path("connections/", include("accounts_mapping.urls")),
     path("exports/", include("exports.urls")),

@@ -14,12 +14,14 @@ class ExportsConfig(AppConfig):
         from core.schedules import Schedule, register_schedule
         from exports.models import OrderExport
         from exports.receivers import (
+            exports_enqueue_after_sync,
             exports_resume_after_assignment_saved,
             exports_resume_after_revenue_accounts_changed,
             exports_resume_after_token_accepted,
         )
         from exports.selectors import connections_with_export_figures, next_run_context
         from orders.forms import OrderFilterForm
+        from orders.signals import documents_stored, orders_stored
 
         OrderFilterForm.export_status_choices = list(OrderExport.Status.choices)
         extensions.add_list_annotator(connections_with_export_figures)
@@ -28,6 +30,8 @@ class ExportsConfig(AppConfig):
         assignments_changed.connect(
             exports_resume_after_assignment_saved, dispatch_uid="exports-resume-assignment"
         )
+        orders_stored.connect(exports_enqueue_after_sync, dispatch_uid="exports-enqueue-orders")
+        documents_stored.connect(exports_enqueue_after_sync, dispatch_uid="exports-enqueue-docs")
         revenue_accounts_changed.connect(
             exports_resume_after_revenue_accounts_changed, dispatch_uid="exports-resume-revenue"
         )

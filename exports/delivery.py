@@ -234,11 +234,12 @@ class ClaimLost(Exception):
 class Deferred(Exception):
     """Not now, and not this attempt's fault (rate limit, paused connection): no attempt used."""
 
-    def __init__(self, until: datetime.datetime, message, hint=""):
+    def __init__(self, until: datetime.datetime, message, hint="", problem=""):
         super().__init__(str(message))
         self.until = until
         self.message = message
         self.hint = hint
+        self.problem = problem or OrderExport.Problem.TEMPORARY
 
 
 class NeedsAction(Exception):
@@ -554,8 +555,9 @@ def _unuse_attempt(export: OrderExport) -> None:
 
 
 def _deferred(export: OrderExport, error: Exception) -> None:
+    problem = OrderExport.Problem.TEMPORARY
     if isinstance(error, Deferred):
-        until, message, hint = error.until, error.message, error.hint
+        until, message, hint, problem = error.until, error.message, error.hint, error.problem
     else:
         wait = getattr(error, "retry_after", None) or 60
         until = timezone.now() + datetime.timedelta(seconds=wait)
@@ -570,7 +572,7 @@ def _deferred(export: OrderExport, error: Exception) -> None:
         export,
         OrderExport.Status.RETRY,
         message,
-        problem=OrderExport.Problem.TEMPORARY,
+        problem=problem,
         hint=hint,
         next_attempt_at=until,
     )
@@ -776,6 +778,7 @@ def _invoice_reference(order: Order):
             timezone.now() + INVOICE_LIST_WAIT,
             messages.WAITING_FOR_INVOICE_LIST,
             messages.WAITING_FOR_INVOICE_LIST_HINT,
+            problem=OrderExport.Problem.WAITING_FOR_INVOICE_LIST,
         )
     return None  # Billbee lists no entry for it: the order's lines, by the builder's rules
 

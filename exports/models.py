@@ -72,6 +72,10 @@ class OrderExport(MerchantOwned):
         NONE = "", _("none")
         WAITING_FOR_INVOICE = "waiting_for_invoice", _("Waiting for invoice")
         WAITING_FOR_PAYMENT = "waiting_for_payment", _("Waiting for payment date")
+        WAITING_FOR_INVOICE_LIST = (
+            "waiting_for_invoice_list",
+            _("Waiting for Billbee's invoice list"),
+        )
         NOT_ELIGIBLE = "not_eligible", _("No longer eligible")
         CANCELLED = "cancelled", _("Cancelled")
         ORIGINAL_NOT_BOOKED = "original_not_booked", _("Credit note without a booked original")

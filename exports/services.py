@@ -429,6 +429,40 @@ def exports_after_revenue_accounts_change(*, connection_id: int) -> list[int]:
     return export_ids
 
 
+# --- Event-driven: what a sync just stored goes at once --------------------------------------
+
+
+def exports_enqueue_for_orders(*, merchant_id: int, order_ids: list[int]) -> list[int]:
+    """Orders a sync just stored that are now ready for one of the merchant's usable
+    connections (and their credit notes): their exports are created and returned for
+    dispatch, one task per export. The periodic run stays the net for retries and misses."""
+    now = timezone.now()
+    connections = Connection.objects.filter(
+        merchant_id=merchant_id, is_active=True, token_rejected_at__isnull=True
+    ).filter(Q(paused_until__isnull=True) | Q(paused_until__lte=now))
+    # Exports that waited for these orders' entries in Billbee's invoice list go now.
+    OrderExport.objects.filter(
+        order_id__in=order_ids,
+        status=OrderExport.Status.RETRY,
+        problem=OrderExport.Problem.WAITING_FOR_INVOICE_LIST,
+    ).update(next_attempt_at=None)
+    export_ids: list[int] = []
+    for connection in connections:
+        ready = orders_to_export(connection=connection, now=now).filter(pk__in=order_ids)
+        _export_rows_create(connection, ready.values_list("pk", flat=True))
+        _credit_note_rows_create(connection, order_ids=order_ids)
+        due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+        fresh = OrderExport.objects.filter(
+            Q(document__isnull=True, order__in=ready)
+            | Q(document__isnull=False, order_id__in=order_ids),
+            due,
+            connection=connection,
+            status__in=[OrderExport.Status.PENDING, OrderExport.Status.RETRY],
+        )
+        export_ids += list(fresh.values_list("pk", flat=True))
+    return export_ids
+
+
 # --- The nets: due retries, dead workers, old attempts --------------------------------------
 
 

@@ -33,6 +33,9 @@ UNTENANTED_NAMESPACES = {"admin", "sandbox"}
 #   Logging in and out, the language, and the merchant switch itself (it *changes* the
 #   merchant, from any tab).
 NOT_MERCHANT_DATA = {"login", "logout", "set_language", "switch_merchant"}
+# URLs a remote system calls without a login, proven by a signature instead (their views
+# check it): no session, no merchant field, no role.
+SIGNED_ENDPOINTS = {"billbee_webhook"}
 
 # POST URLs open to every member: they start work, they change no settings.
 MEMBER_MAY_POST = {"exports:manual_export", "exports:order_export_retry"}
@@ -48,6 +51,8 @@ def post_refusal(request: HttpRequest) -> HttpResponse | None:
     if match is None or not request.user.is_authenticated:
         return None  # a 404, or the login redirect: other middleware answers
     if set(match.namespaces) & UNTENANTED_NAMESPACES or match.view_name in NOT_MERCHANT_DATA:
+        return None
+    if match.view_name in SIGNED_ENDPOINTS:
         return None
     rendered_for = request.POST.get(MERCHANT_FIELD)
     # A POST without the field (an API client, a page from before this check) counts for the

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 
@@ -12,9 +11,20 @@ class OrdersConfig(AppConfig):
 
         register_schedule(
             Schedule(
+                name="Billbee webhooks check",
+                task="orders.webhooks_check",
+                every_seconds=3600,
+                description="Registers an account's webhook again when Billbee dropped it.",
+            )
+        )
+        register_schedule(
+            Schedule(
                 name="Billbee sync",
                 task="orders.sync_all",
-                every_seconds=settings.BILLBEE_SYNC_INTERVAL_MINUTES * 60,
-                description="Fetches the orders changed in Billbee of every enabled account.",
+                every_seconds=60,
+                description=(
+                    "Each minute: fetches the orders changed in Billbee of every account that "
+                    "is due (its sync interval passed, or a webhook asked)."
+                ),
             )
         )

@@ -579,6 +579,7 @@ class BillbeeClient:
         max_inline_wait: float = MAX_INLINE_WAIT_SECONDS,
         sleep: Callable[[float], Any] = time.sleep,
         limiter: RateLimiter | None = None,
+        on_request: Callable[[str], Any] | None = None,
     ):
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
@@ -596,6 +597,8 @@ class BillbeeClient:
         self._max_inline_wait = max_inline_wait
         self._sleep = sleep
         self._limiter = limiter or memory_limiter()
+        # Told of every request sent (the endpoint), for the API budget.
+        self._on_request = on_request
         # Billbee limits per key + user; the limiter's keys hold only a digest of them.
         self._limit_key = f"billbee:{secret_digest(api_key, username)}"
 
@@ -678,6 +681,57 @@ class BillbeeClient:
             page=_paging(body, "Page", default=page),
             total_pages=_paging(body, "TotalPages", default=1),
         )
+
+    def get_webhook_filters(self) -> list[str]:
+        """The filter names Billbee offers for webhooks (the spec types the answer only as an
+        object: a list of names, of {"Name": …} entries, or a map of names is read)."""
+        # WebHookManagement_GetFilters: GET /webhooks/filters
+        body = self._request("GET", "/webhooks/filters", envelope=False)
+        if isinstance(body, dict):
+            body = body.get("Data", body)
+        if isinstance(body, dict):
+            return [str(name) for name in body]
+        names = []
+        for entry in body if isinstance(body, list) else []:
+            name = entry.get("Name") if isinstance(entry, dict) else entry
+            if isinstance(name, str) and name:
+                names.append(name)
+        return names
+
+    def register_webhook(
+        self, *, uri: str, secret: str, filters: Sequence[str], description: str
+    ) -> str:
+        """Register a webhook; returns Billbee's id of it."""
+        # WebHookManagement_Post: POST /webhooks
+        body = self._request(
+            "POST",
+            "/webhooks",
+            json_body={
+                "WebHookUri": uri,
+                "Secret": secret,
+                "Description": description,
+                "IsPaused": False,
+                "Filters": list(filters),
+                "Headers": {},
+                "Properties": {},
+            },
+            envelope=False,
+        )
+        webhook_id = body.get("Id") if isinstance(body, dict) else None
+        if not webhook_id:
+            raise BillbeeMalformedData("Billbee registered the webhook without an Id.")
+        return str(webhook_id)
+
+    def get_webhooks(self) -> list[dict]:
+        # WebHookManagement_Get: GET /webhooks
+        body = self._request("GET", "/webhooks", envelope=False)
+        return (
+            [entry for entry in body if isinstance(entry, dict)] if isinstance(body, list) else []
+        )
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        # WebHookManagement_Delete: DELETE /webhooks/{id}
+        self._request("DELETE", "/webhooks/{id}", path={"id": webhook_id}, envelope=False)
 
     def get_order(self, billbee_id: int) -> BillbeeOrder:
         """One order by its Billbee id."""
@@ -841,6 +895,8 @@ class BillbeeClient:
     def _send(
         self, method: str, url: str, endpoint: str, query: Mapping[str, Any], json_body: Any
     ) -> requests.Response:
+        if self._on_request is not None:
+            self._on_request(endpoint)
         try:
             return self._session.request(
                 method,

@@ -51,6 +51,20 @@ class BillbeeAccount(MerchantOwned):
     # invoice date the next read asks from (minInvoiceDate).
     documents_synced_at = models.DateTimeField(_("documents read at"), null=True, blank=True)
     documents_cursor = models.DateTimeField(_("documents read from"), null=True, blank=True)
+    # How often the incremental sync runs; empty: every 2 minutes, every 15 with webhooks on
+    # (they make it sooner; polling stays the source of truth).
+    sync_interval_minutes = models.PositiveSmallIntegerField(
+        _("sync every (minutes)"), null=True, blank=True
+    )
+    # A webhook asked for a sync: the next (or running) sync goes again once it is done.
+    sync_requested_at = models.DateTimeField(null=True, blank=True)
+    shops_synced_at = models.DateTimeField(_("shops read at"), null=True, blank=True)
+    # Real-time notifications ("Echtzeit-Benachrichtigungen"): Billbee's webhook.
+    webhook_secret = EncryptedTextField(_("webhook secret"), blank=True)
+    webhook_id = models.CharField(_("Billbee webhook id"), max_length=100, blank=True)
+    webhook_registered_at = models.DateTimeField(_("webhook registered"), null=True, blank=True)
+    webhook_last_delivery_at = models.DateTimeField(_("last notification"), null=True, blank=True)
+    webhook_error = models.TextField(_("webhook error"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -237,6 +251,49 @@ class InvoiceDocument(MerchantOwned):
 
     def __str__(self) -> str:
         return self.invoice_number
+
+
+class BillbeeApiUsage(models.Model):
+    """Billbee API calls per account and calendar month, with the key's digest: Billbee is free
+    up to 100,000 calls a month per API key (which several accounts may share), then paid."""
+
+    key_digest = models.CharField(max_length=64)  # secret_digest(api_key): never the key
+    account = models.ForeignKey(BillbeeAccount, on_delete=models.CASCADE, related_name="api_usage")
+    month = models.DateField(_("month"))  # its first day
+    calls = models.PositiveIntegerField(_("calls"), default=0)
+
+    class Meta:
+        verbose_name = _("Billbee API usage")
+        verbose_name_plural = _("Billbee API usage")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key_digest", "account", "month"], name="orders_one_usage_row_per_month"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}: {self.calls}"
+
+
+class WebhookDelivery(models.Model):
+    """A webhook notification received from Billbee, by its id: a replay is refused."""
+
+    account = models.ForeignKey(
+        BillbeeAccount, on_delete=models.CASCADE, related_name="webhook_deliveries"
+    )
+    delivery_id = models.CharField(max_length=100)
+    received_at = models.DateTimeField()
+    actions = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "delivery_id"], name="orders_one_delivery_per_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} ({self.actions})"
 
 
 class BillbeeDocument(MerchantOwned):

@@ -2,13 +2,23 @@
 
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
+from core.crypto import SecretUnreadable, readable
+from core.ratelimit import secret_digest
 from merchants.models import MerchantAccount
-from orders.models import BillbeeAccount, BillbeeDocument, Order, SyncRejection, SyncRun
+from orders.models import (
+    BillbeeAccount,
+    BillbeeApiUsage,
+    BillbeeDocument,
+    Order,
+    SyncRejection,
+    SyncRun,
+)
 
 
 @dataclass(frozen=True)
@@ -146,3 +156,52 @@ def documents_mirrored(*, merchant_id: int) -> bool:
     return BillbeeAccount.objects.filter(
         merchant_id=merchant_id, documents_synced_at__isnull=False
     ).exists()
+
+
+# --- Billbee API budget --------------------------------------------------------------------
+
+BILLBEE_FREE_CALLS_PER_MONTH = 100_000  # per API key, since November 2025 (billbee-api.md)
+WARN_AT = 0.8  # of the free limit, projected to the end of the month
+
+
+@dataclass(frozen=True)
+class ApiUsage:
+    account_calls: int
+    key_calls: int  # every account that uses the same API key
+    projected_account_calls: int
+    projected_key_calls: int
+    free_limit: int = BILLBEE_FREE_CALLS_PER_MONTH
+
+    @property
+    def warn(self) -> bool:
+        return self.projected_key_calls >= self.free_limit * WARN_AT
+
+
+def api_usage_for(*, account: BillbeeAccount, now=None) -> ApiUsage:
+    """This month's Billbee calls of the account and of its API key, and where they head by
+    the month's end at the pace so far."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    month = today.replace(day=1)
+    rows = BillbeeApiUsage.objects.filter(month=month)
+    account_calls = sum(rows.filter(account=account).values_list("calls", flat=True))
+    try:
+        digest = secret_digest(readable(account.api_key))
+    except SecretUnreadable:
+        key_calls = account_calls
+    else:
+        key_calls = sum(rows.filter(key_digest=digest).values_list("calls", flat=True))
+    next_month = (month + timedelta(days=32)).replace(day=1)
+    elapsed = max((now - _month_start(month)).total_seconds(), 3600)
+    length = (_month_start(next_month) - _month_start(month)).total_seconds()
+    factor = length / elapsed
+    return ApiUsage(
+        account_calls=account_calls,
+        key_calls=key_calls,
+        projected_account_calls=round(account_calls * factor),
+        projected_key_calls=round(key_calls * factor),
+    )
+
+
+def _month_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from core.crypto import SecretUnreadable, readable
-from core.ratelimit import limiter_from_settings
+from core.ratelimit import limiter_from_settings, secret_digest
 from merchants.models import MerchantAccount
 from orders import validation
 from orders.billbee_client import (
@@ -46,6 +46,7 @@ from orders.billbee_client import (
 )
 from orders.models import (
     BillbeeAccount,
+    BillbeeApiUsage,
     BillbeeDocument,
     InvoiceDocument,
     Order,
@@ -55,6 +56,7 @@ from orders.models import (
     SyncRejection,
     SyncRun,
 )
+from orders.signals import documents_stored, orders_stored
 
 logger = logging.getLogger(__name__)
 
@@ -201,7 +203,28 @@ def billbee_client_for(*, account: BillbeeAccount) -> BillbeeClient:
         api_password=api_password,
         timeout=settings.BILLBEE_TIMEOUT_SECONDS,
         limiter=limiter_from_settings(),
+        on_request=api_call_counter(account=account, api_key=api_key),
     )
+
+
+def api_call_counter(*, account: BillbeeAccount, api_key: str):
+    """Counts each call to Billbee in `BillbeeApiUsage` (per account, key and month)."""
+    digest = secret_digest(api_key)
+
+    def count(endpoint: str) -> None:
+        month = timezone.localdate().replace(day=1)
+        rows = BillbeeApiUsage.objects.filter(account_id=account.pk, key_digest=digest, month=month)
+        if rows.update(calls=F("calls") + 1):
+            return
+        try:
+            with transaction.atomic():
+                BillbeeApiUsage.objects.create(
+                    account_id=account.pk, key_digest=digest, month=month, calls=1
+                )
+        except IntegrityError:  # a concurrent first call of the month created it
+            rows.update(calls=F("calls") + 1)
+
+    return count
 
 
 def billbee_error_message(exc: BillbeeError) -> str:
@@ -278,6 +301,21 @@ def shops_sync(*, account: BillbeeAccount, client: BillbeeClient | None = None) 
     """Mirror the shop list; returns the merchant's shops by Billbee id."""
     client = client or billbee_client_for(account=account)
     shops_store(merchant=account.merchant, shops=client.get_shops())
+    return {shop.billbee_id: shop for shop in Shop.objects.for_merchant(account.merchant)}
+
+
+# The shop list changes rarely, and an order of a new shop brings it along (`_shop_for`):
+# read it once an hour, not with every sync (every call counts against Billbee's budget).
+SHOPS_REFRESH = timedelta(hours=1)
+
+
+def _shops_for_sync(account: BillbeeAccount, client: BillbeeClient) -> dict[int, Shop]:
+    now = timezone.now()
+    if account.shops_synced_at is None or account.shops_synced_at <= now - SHOPS_REFRESH:
+        shops = shops_sync(account=account, client=client)
+        BillbeeAccount.objects.filter(pk=account.pk).update(shops_synced_at=now)
+        account.shops_synced_at = now
+        return shops
     return {shop.billbee_id: shop for shop in Shop.objects.for_merchant(account.merchant)}
 
 
@@ -555,6 +593,11 @@ def orders_upsert(
                 merchant, latest, fields_of, existing
             )
             refused += refused_by_database
+    order_ids = [order.pk for order, _created in stored]
+    if order_ids:
+        transaction.on_commit(
+            lambda: orders_stored.send(sender=Order, merchant_id=merchant.pk, order_ids=order_ids)
+        )
     return UpsertResult(orders=stored, refused=refused)
 
 
@@ -823,7 +866,7 @@ def orders_sync(
     client = client or billbee_client_for(account=account)
     run = sync_run_start(account=account)
     try:
-        shops = shops_sync(account=account, client=client)
+        shops = _shops_for_sync(account, client)
         _pages_sync(run, client, shops, progress)
     except BillbeeError as exc:
         logger.warning("Billbee sync run %s failed: %s", run.pk, type(exc).__name__)
@@ -979,20 +1022,29 @@ def _berlin_midnight(moment: datetime) -> datetime:
 
 
 def documents_sync(
-    *, account: BillbeeAccount, client: BillbeeClient | None = None
+    *,
+    account: BillbeeAccount,
+    client: BillbeeClient | None = None,
+    since: datetime | None = None,
 ) -> DocumentsSyncResult:
     """Read Billbee's invoice list (invoices and credit notes) from the cursor on, page by
     page, into the document mirror. One entry that cannot be read or stored is reported and
     skipped; the cursor moves only when every page was read, so an interrupted read is simply
     read again (entries are stored by number: reading twice changes nothing).
 
+    `since`: read only from there (the invoices a sync just brought, minutes old), without
+    moving the cursor; the read counts as complete only when it reaches back to the last one.
+
     Raises Billbee's errors (``BillbeeRateLimited`` also when the invoice list's own throttle,
     once a minute per page and date, says not yet) for the task to come back later.
     """
     client = client or billbee_client_for(account=account)
     started = timezone.now()
-    since = _documents_from(account)
+    cursor = _documents_from(account)
+    targeted = since is not None and since > cursor
+    since = since if targeted else cursor
     result = DocumentsSyncResult()
+    order_ids: set[int] = set()
     page_number, total_pages = 1, 1
     while page_number <= total_pages:
         page = client.get_invoices_page(page=page_number, min_invoice_date=since)
@@ -1003,16 +1055,93 @@ def documents_sync(
         for entry in page.entries:
             try:
                 with transaction.atomic():
-                    document_store(merchant=account.merchant, entry=entry, now=started)
+                    document = document_store(merchant=account.merchant, entry=entry, now=started)
             except STORAGE_ERRORS as exc:
                 logger.warning("Billbee document %s not stored: %s", entry.number, exc)
                 result.rejected.append(f"{entry.number}: {type(exc).__name__}")
             else:
                 result.stored += 1
+                if document.order_id is not None:
+                    order_ids.add(document.order_id)
         page_number += 1
-    BillbeeAccount.objects.filter(pk=account.pk).update(
-        documents_synced_at=started,
-        documents_cursor=max(since, _berlin_midnight(started) - DOCUMENTS_OVERLAP),
-    )
+    last = account.documents_synced_at
+    if not targeted:
+        BillbeeAccount.objects.filter(pk=account.pk).update(
+            documents_synced_at=started,
+            documents_cursor=max(since, _berlin_midnight(started) - DOCUMENTS_OVERLAP),
+        )
+    elif last is not None and since <= last:  # contiguous with the last complete read
+        BillbeeAccount.objects.filter(pk=account.pk).update(documents_synced_at=started)
     account.refresh_from_db(fields=["documents_synced_at", "documents_cursor"])
+    if order_ids:
+        documents_stored.send(
+            sender=BillbeeDocument, merchant_id=account.merchant_id, order_ids=sorted(order_ids)
+        )
     return result
+
+
+# --- When to sync: the interval, webhooks, idle accounts ------------------------------------
+
+# Without webhooks the sync polls every BILLBEE_SYNC_INTERVAL_MINUTES (2); with webhooks on,
+# every 15 minutes as the safety net. An account without changes for a day polls at most every
+# IDLE_INTERVAL. README "Billbee API budget" has the arithmetic.
+WEBHOOK_SAFETY_INTERVAL = timedelta(minutes=15)
+IDLE_AFTER = timedelta(days=1)
+IDLE_INTERVAL = timedelta(minutes=10)
+DOCUMENTS_REFRESH = timedelta(hours=1)
+
+
+def sync_interval(*, account: BillbeeAccount, now: datetime | None = None) -> timedelta:
+    if account.sync_interval_minutes:
+        return timedelta(minutes=account.sync_interval_minutes)
+    if account.webhook_id:
+        return WEBHOOK_SAFETY_INTERVAL
+    interval = timedelta(minutes=settings.BILLBEE_SYNC_INTERVAL_MINUTES)
+    now = now or timezone.now()
+    changed = Order.objects.filter(merchant_id=account.merchant_id, synced_at__gte=now - IDLE_AFTER)
+    if account.sync_cursor is not None and not changed.exists():
+        return max(interval, IDLE_INTERVAL)
+    return interval
+
+
+def accounts_due_for_sync(*, now: datetime | None = None) -> list[int]:
+    """Enabled accounts whose interval has passed since their last window, or that a webhook
+    asked for since."""
+    now = now or timezone.now()
+    due = []
+    for account in BillbeeAccount.objects.filter(sync_enabled=True):
+        last = account.sync_cursor
+        asked = account.sync_requested_at is not None and (
+            last is None or account.sync_requested_at > last
+        )
+        if last is None or asked or last <= now - sync_interval(account=account, now=now):
+            due.append(account.pk)
+    return due
+
+
+def sync_again_requested(*, account: BillbeeAccount, run: SyncRun) -> bool:
+    """A webhook arrived after this run opened its window: its change may not be in it."""
+    account.refresh_from_db(fields=["sync_requested_at"])
+    return account.sync_requested_at is not None and account.sync_requested_at > run.window_to
+
+
+def documents_due(*, account: BillbeeAccount, now: datetime | None = None) -> bool:
+    """The invoice list is read after a sync that stored orders, else once an hour."""
+    now = now or timezone.now()
+    last = account.documents_synced_at
+    return last is None or last <= now - DOCUMENTS_REFRESH
+
+
+def documents_since_for(*, account: BillbeeAccount, run: SyncRun) -> datetime | None:
+    """Where a read of the invoice list after this sync may start: the earliest invoice date
+    among the orders it stored, to the minute (None: from the cursor)."""
+    earliest = (
+        Order.objects.filter(merchant_id=account.merchant_id, synced_at__gte=run.started_at)
+        .exclude(invoice_date=None)
+        .order_by("invoice_date")
+        .values_list("invoice_date", flat=True)
+        .first()
+    )
+    if earliest is None:
+        return None
+    return earliest.replace(second=0, microsecond=0)

@@ -2,12 +2,22 @@
 
 import logging
 import random
+from datetime import datetime
 
 from celery import shared_task
 
 from orders.billbee_client import BillbeeError, BillbeeRateLimited, BillbeeTemporaryError
 from orders.models import BillbeeAccount
-from orders.services import SyncAlreadyRunning, documents_sync, orders_sync
+from orders.services import (
+    SyncAlreadyRunning,
+    accounts_due_for_sync,
+    documents_due,
+    documents_since_for,
+    documents_sync,
+    orders_sync,
+    sync_again_requested,
+)
+from orders.webhooks import webhook_check
 
 logger = logging.getLogger(__name__)
 
@@ -28,21 +38,35 @@ def sync_account(self, account_id: int) -> None:
     if account is None:
         return
     try:
-        orders_sync(account=account)
+        run = orders_sync(account=account)
+        if sync_again_requested(account=account, run=run):  # a webhook came while we ran
+            run = orders_sync(account=account)
     except SyncAlreadyRunning:
         logger.info("Billbee sync of account %s skipped: another run holds it", account_id)
+        return
     except BillbeeRateLimited as exc:
         # The client already waited out several 429s; come back after Billbee's Retry-After.
         countdown = (exc.retry_after or 60) + random.uniform(0, 30)
         raise self.retry(exc=exc, countdown=countdown, max_retries=5) from exc
-    documents_sync_quietly(account)
+    if run.orders_created + run.orders_updated:
+        since = documents_since_for(account=account, run=run)
+        documents_sync_quietly(account, since=since)
+    elif documents_due(account=account):
+        documents_sync_quietly(account)
 
 
-def documents_sync_quietly(account: BillbeeAccount) -> None:
-    """After the orders, Billbee's invoice list: a failure here waits for the next run (the
-    exports wait for the list a while, then use the orders' lines)."""
+def documents_sync_quietly(account: BillbeeAccount, since=None) -> None:
+    """After the orders, Billbee's invoice list. Its own throttle (once a minute per page and
+    date) sends the read to a task a little later; another failure waits for the next run
+    (the exports wait for the list a while, then use the orders' lines)."""
     try:
-        result = documents_sync(account=account)
+        result = documents_sync(account=account, since=since)
+    except BillbeeRateLimited as exc:
+        sync_documents.apply_async(
+            (account.pk, since.isoformat() if since else None),
+            countdown=(exc.retry_after or 60) + 1,
+        )
+        return
     except BillbeeError as exc:
         logger.info("Billbee documents of account %s not read now: %s", account.pk, exc)
         return
@@ -50,12 +74,38 @@ def documents_sync_quietly(account: BillbeeAccount) -> None:
         logger.warning("Billbee document of account %s skipped: %s", account.pk, line)
 
 
+@shared_task(name="orders.sync_documents", ignore_result=True)
+def sync_documents(account_id: int, since: str | None = None) -> None:
+    """Billbee's invoice list for one account (after its throttle said "in a minute")."""
+    account = BillbeeAccount.objects.filter(pk=account_id, sync_enabled=True).first()
+    if account is None:
+        return
+    try:
+        result = documents_sync(
+            account=account, since=datetime.fromisoformat(since) if since else None
+        )
+    except BillbeeError as exc:
+        logger.info("Billbee documents of account %s not read now: %s", account_id, exc)
+        return
+    for line in result.rejected:
+        logger.warning("Billbee document of account %s skipped: %s", account_id, line)
+
+
 @shared_task(name="orders.sync_all", ignore_result=True)
 def sync_all() -> int:
-    """Fan out one sync per enabled account, so one slow merchant does not hold the others."""
-    account_ids = list(
-        BillbeeAccount.objects.filter(sync_enabled=True).values_list("pk", flat=True)
-    )
+    """Fan out one sync per account that is due (its interval, or a webhook asked), so one
+    slow merchant does not hold the others."""
+    account_ids = accounts_due_for_sync()
     for account_id in account_ids:
         sync_account.delay(account_id)
     return len(account_ids)
+
+
+@shared_task(name="orders.webhooks_check", ignore_result=True)
+def webhooks_check() -> None:
+    """Hourly: an account whose webhook Billbee dropped registers it again."""
+    for account in BillbeeAccount.objects.filter(sync_enabled=True).exclude(webhook_id=""):
+        try:
+            webhook_check(account=account)
+        except BillbeeError as exc:
+            logger.warning("Billbee webhook of account %s not checked: %s", account.pk, exc)

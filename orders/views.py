@@ -1,20 +1,25 @@
 """The merchant's screens: Billbee setup, the order list and one order."""
 
 import json
+import logging
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django.views.generic import DetailView
 
-from orders import extensions, selectors, services
+from orders import extensions, selectors, services, webhooks
 from orders.billbee_client import BillbeeError
 from orders.forms import BillbeeAccountForm, OrderFilterForm, masked
 from orders.models import BillbeeAccount, Order
+
+logger = logging.getLogger(__name__)
 
 ORDERS_PER_PAGE = 50
 MAX_PAGE = 1_000_000  # 50 million orders: further pages exist only in crafted URLs
@@ -37,6 +42,8 @@ def billbee_account(request: HttpRequest) -> HttpResponse:
     account = selectors.billbee_account_of(merchant=request.merchant)
     if request.method == "POST" and request.POST.get("action") == "sync":
         return _sync_now(request, account)
+    if request.method == "POST" and request.POST.get("action") in {"webhook_on", "webhook_off"}:
+        return _webhook_switch(request, account, on=request.POST["action"] == "webhook_on")
     form = BillbeeAccountForm(
         request.POST or None, account=account, initial=_account_initial(account)
     )
@@ -57,6 +64,11 @@ def billbee_account(request: HttpRequest) -> HttpResponse:
         "masked_api_password": masked(account.api_password) if account else "",
         "runs": selectors.sync_runs_recent(account=account) if account else [],
         "rejections": selectors.sync_rejections_open(account=account) if account else None,
+        "webhooks_off_reason": webhooks.webhooks_unavailable_reason(),
+        "usage": selectors.api_usage_for(account=account) if account else None,
+        "sync_minutes": (
+            int(services.sync_interval(account=account).total_seconds() // 60) if account else None
+        ),
     }
     return render(request, "orders/billbee_account.html", context)
 
@@ -69,6 +81,30 @@ def _sync_now(request: HttpRequest, account: BillbeeAccount | None) -> HttpRespo
     else:
         transaction.on_commit(lambda: sync_account.delay(account.pk))
         messages.success(request, _("Sync started; the runs below show its progress."))
+    return redirect("orders:billbee_account")
+
+
+def _webhook_switch(
+    request: HttpRequest, account: BillbeeAccount | None, *, on: bool
+) -> HttpResponseRedirect:
+    if account is None:
+        messages.error(request, _("Set up the Billbee account first."))
+    elif on and webhooks.webhooks_unavailable_reason():
+        messages.error(request, webhooks.webhooks_unavailable_reason())
+    else:
+        try:
+            if on:
+                webhooks.webhook_enable(account=account)
+                messages.success(request, _("Real-time notifications are on."))
+            else:
+                webhooks.webhook_disable(account=account)
+                messages.success(request, _("Real-time notifications are off."))
+        except BillbeeError as error:
+            messages.error(
+                request,
+                _("Billbee did not take the change: %(error)s")
+                % {"error": services.billbee_error_message(error)},
+            )
     return redirect("orders:billbee_account")
 
 
@@ -150,3 +186,41 @@ def order_invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 order_invoice_pdf.model = Order  # the object the URL's id names (see the tenancy test)
+
+
+# --- Billbee's webhook (no login: Billbee calls it; the signature is the proof) -------------
+
+
+@login_not_required
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def billbee_webhook(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Billbee's address check (GET ?echo=) and its notifications (POST, signed). Refusals
+    are logged without the body; nothing is fetched for them."""
+    account = BillbeeAccount.objects.filter(pk=account_id).exclude(webhook_secret="").first()
+    if account is None:
+        logger.warning("Billbee webhook for unknown account %s refused", account_id)
+        raise Http404
+    if request.method == "GET":
+        echo = webhooks.webhook_echo(account=account, echo=request.GET.get("echo", ""))
+        if echo is None:
+            raise Http404
+        return HttpResponse(echo, content_type="text/plain; charset=utf-8")
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > webhooks.MAX_BODY_BYTES:
+        logger.warning("Billbee webhook for account %s refused: body too large", account_id)
+        return HttpResponse(status=400)
+    try:
+        received = webhooks.webhook_receive(
+            account=account,
+            body=request.body,
+            signature=request.headers.get(webhooks.SIGNATURE_HEADER),
+        )
+    except webhooks.WebhookRefused as refused:
+        logger.warning("Billbee webhook for account %s refused: %s", account_id, refused.reason)
+        return HttpResponse(status=refused.status)
+    logger.info("Billbee webhook %s for account %s: sync asked", received.delivery_id, account_id)
+    return HttpResponse("OK", content_type="text/plain")
+
+
+billbee_webhook.model = BillbeeAccount

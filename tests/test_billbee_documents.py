@@ -254,3 +254,23 @@ def test_the_mirror_covers_an_invoice_only_once_a_read_began_after_it(account):
     )
     assert not documents_cover(order=order)
     assert timezone.is_aware(order.invoice_date)
+
+
+def test_a_read_from_a_recent_invoice_keeps_the_cursor_and_counts_when_contiguous(account):
+    fake = FakeBillbee(documents=[entry(invoice_date=timezone.now())])
+    documents_sync(account=account, client=fake)  # a complete read
+    cursor, complete = account.documents_cursor, account.documents_synced_at
+    recent = timezone.now() - datetime.timedelta(minutes=1)
+
+    documents_sync(account=account, client=fake, since=recent)
+
+    assert fake.calls[-1]["min_invoice_date"] == recent  # its own minInvoiceDate
+    account.refresh_from_db()
+    assert account.documents_cursor == cursor
+    assert account.documents_synced_at > complete  # reaches back past the last complete read
+
+    later = timezone.now() + datetime.timedelta(hours=1)
+    before = account.documents_synced_at
+    documents_sync(account=account, client=fake, since=later)  # a gap: not complete
+    account.refresh_from_db()
+    assert account.documents_synced_at == before

@@ -12,7 +12,7 @@ from django.urls import reverse
 from accounts_mapping.models import AccountAssignment
 from connections.models import Connection
 from exports.models import OrderExport
-from merchants.permissions import MEMBER_MAY_POST, NOT_MERCHANT_DATA
+from merchants.permissions import MEMBER_MAY_POST, NOT_MERCHANT_DATA, SIGNED_ENDPOINTS
 from orders.models import BillbeeAccount
 from sandbox.sevdesk.models import CheckAccount
 from sandbox.sevdesk.services import sandbox_account_create
@@ -24,7 +24,7 @@ NEW_TOKEN = "abcdefabcdefabcdefabcdefabcdef12"
 OWNER_ONLY = [
     route
     for route in iter_routes()
-    if route.name not in MEMBER_MAY_POST | NOT_MERCHANT_DATA | {"health"}
+    if route.name not in MEMBER_MAY_POST | NOT_MERCHANT_DATA | SIGNED_ENDPOINTS | {"health"}
 ]
 
 

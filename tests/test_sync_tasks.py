@@ -72,11 +72,11 @@ def test_refused_credentials_are_not_retried(billbee):
     assert SyncRun.objects.count() == 1
 
 
-def test_billbee_sync_is_scheduled_for_every_interval(settings):
+def test_billbee_sync_looks_every_minute_for_accounts_that_are_due():
     schedules = {schedule.name: schedule for schedule in declared_schedules()}
 
     assert schedules["Billbee sync"].task == "orders.sync_all"
-    assert schedules["Billbee sync"].every_seconds == settings.BILLBEE_SYNC_INTERVAL_MINUTES * 60
+    assert schedules["Billbee sync"].every_seconds == 60
 
 
 def test_command_syncs_one_merchant_and_reports_the_counts(billbee, capsys):

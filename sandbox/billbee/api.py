@@ -42,6 +42,7 @@ from .representations import (
     with_numbers,
 )
 from .services import fault_claim, order_tags_add
+from .webhooks import FILTERS, WebhookInvalid, webhook_model, webhook_register
 
 MAX_PAGE_SIZE = 250
 DEFAULT_PAGE_SIZE = 50
@@ -366,6 +367,52 @@ def invoices_list(request: HttpRequest, account: SandboxAccount) -> HttpResponse
     rows = documents[(page - 1) * page_size : page * page_size]
     data = [entry(order, include_positions=positions) for *_key, order, entry in rows]
     return paged_answer(data, page=page, page_size=page_size, total=len(documents))
+
+
+# --- Webhooks ------------------------------------------------------------------------------
+
+
+@billbee_endpoint("webhooks", "GET")
+def webhooks_list(request: HttpRequest, account: SandboxAccount) -> HttpResponse:
+    # WebHookManagement_Get: GET /webhooks (a plain list, no envelope)
+    return json_answer([webhook_model(hook) for hook in account.webhooks.order_by("pk")])
+
+
+@billbee_endpoint("webhooks", "POST")
+def webhooks_create(request: HttpRequest, account: SandboxAccount) -> HttpResponse:
+    # WebHookManagement_Post: POST /webhooks
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        raise BadRequest("webHook", "The body is not valid JSON.") from None
+    try:
+        hook = webhook_register(account=account, data=data if isinstance(data, dict) else {})
+    except WebhookInvalid as invalid:
+        raise BadRequest(invalid.field, invalid.problem) from None
+    return json_answer(webhook_model(hook))
+
+
+def webhooks_root(request: HttpRequest) -> HttpResponse:
+    view = webhooks_create if request.method == "POST" else webhooks_list
+    return view(request)
+
+
+webhooks_root = login_not_required(csrf_exempt(webhooks_root))
+
+
+@billbee_endpoint("webhook", "DELETE")
+def webhook_delete(request: HttpRequest, account: SandboxAccount, webhook_id: str) -> HttpResponse:
+    # WebHookManagement_Delete: DELETE /webhooks/{id}
+    deleted, _rows = account.webhooks.filter(webhook_id=webhook_id).delete()
+    if not deleted:
+        return error_answer(404, f"WebHook {webhook_id} not found.")
+    return json_answer({})
+
+
+@billbee_endpoint("webhook_filters", "GET")
+def webhook_filters(request: HttpRequest, account: SandboxAccount) -> HttpResponse:
+    # WebHookManagement_GetFilters: GET /webhooks/filters (an object: name → description)
+    return json_answer(FILTERS)
 
 
 # --- Shops and enums -----------------------------------------------------------------------

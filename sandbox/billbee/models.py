@@ -123,3 +123,26 @@ class SandboxFaultPlan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.remaining})"
+
+
+class SandboxWebhook(models.Model):
+    """A webhook registered through POST /webhooks; the sandbox delivers to it as Billbee
+    does (ASP.NET WebHooks: signed POSTs, retried after 1 and 4 minutes)."""
+
+    account = models.ForeignKey(SandboxAccount, on_delete=models.CASCADE, related_name="webhooks")
+    webhook_id = models.CharField(_("id"), max_length=36, unique=True)
+    uri = models.URLField(_("URI"), max_length=500)
+    secret = models.CharField(_("secret"), max_length=64)
+    filters = models.JSONField(_("filters"), default=list)
+    description = models.CharField(_("description"), max_length=255, blank=True)
+    is_paused = models.BooleanField(_("paused"), default=False)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    deliveries = models.PositiveIntegerField(_("deliveries"), default=0)
+    last_error = models.CharField(_("last error"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("sandbox Billbee webhook")
+        verbose_name_plural = _("sandbox Billbee webhooks")
+
+    def __str__(self) -> str:
+        return self.uri

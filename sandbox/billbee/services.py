@@ -14,6 +14,7 @@ from .generator import SHOP_TEMPLATES, OrderFactory, order_payments, payment_doc
 from .invoices import invoice_number
 from .models import SandboxAccount, SandboxFaultPlan, SandboxOrder, SandboxShop
 from .representations import billbee_timestamp, money, to_milliseconds
+from .webhooks import orders_changed
 
 FIRST_ORDER_ID = 300_000_000_001  # Billbee's ids are large int64 values
 FIRST_SHOP_ID = 100_001
@@ -202,6 +203,7 @@ def order_payment_add(
         document["PayedAt"] = billbee_timestamp(pay_date)
     _touch(order, to_milliseconds(timezone.now()))
     order.save(update_fields=["paid_at", "last_modified_at", "data"])
+    orders_changed(account=order.account, billbee_ids=[order.billbee_id], action=UPDATED)
     return order
 
 
@@ -247,10 +249,26 @@ def orders_mutate(
     fields = ["state", "paid_at", "invoice_date", "last_modified_at", "tags", "tags_key", "data"]
     SandboxOrder.objects.bulk_update(orders, fields, batch_size=BATCH_SIZE)
     account.save(update_fields=["next_invoice_number"])
+    orders_changed(account=account, billbee_ids=[o.billbee_id for o in orders], action=UPDATED)
     return orders
 
 
 CANCELLED = 8
+UPDATED = "order.updated"
+
+
+@transaction.atomic
+def order_invoice_issue(*, order: SandboxOrder, now: datetime | None = None) -> SandboxOrder:
+    """Invoice one order now (with the account's next number), as Billbee does when the shop
+    creates the invoice; its webhooks hear of it."""
+    account = SandboxAccount.objects.select_for_update().get(pk=order.account_id)
+    now = to_milliseconds(now or timezone.now())
+    _invoice(order, account, now)
+    _touch(order, now)
+    order.save(update_fields=["invoice_date", "last_modified_at", "data"])
+    account.save(update_fields=["next_invoice_number"])
+    orders_changed(account=account, billbee_ids=[order.billbee_id], action=UPDATED)
+    return order
 
 
 @transaction.atomic
@@ -271,6 +289,7 @@ def orders_refund(
     SandboxOrder.objects.bulk_update(
         orders, ["state", "last_modified_at", "data"], batch_size=BATCH_SIZE
     )
+    orders_changed(account=account, billbee_ids=[o.billbee_id for o in orders], action=UPDATED)
     return orders
 
 
@@ -288,6 +307,7 @@ def order_credit_note_issue(
     now = to_milliseconds(now or timezone.now())
     _credit_note_issue(order, now, items=items, shipping=shipping, refunded=refunded)
     order.save(update_fields=["state", "last_modified_at", "data"])
+    orders_changed(account=order.account, billbee_ids=[order.billbee_id], action=UPDATED)
     return order
 
 

@@ -17,6 +17,9 @@ urlpatterns = [
         name="api_create_invoice",
     ),
     path("api/v1/shopaccounts", api.shop_accounts, name="api_shopaccounts"),
+    path("api/v1/webhooks", api.webhooks_root, name="api_webhooks"),
+    path("api/v1/webhooks/filters", api.webhook_filters, name="api_webhook_filters"),
+    path("api/v1/webhooks/<str:webhook_id>", api.webhook_delete, name="api_webhook"),
     path("api/v1/enums/orderstates", api.enum_order_states, name="api_enum_orderstates"),
     path("api/v1/enums/paymenttypes", api.enum_payment_types, name="api_enum_paymenttypes"),
 ]
