@@ -748,6 +748,11 @@ def _freeze(context: ExportContext, export: OrderExport, order: Order) -> None:
         uploaded_filename=None,
         contact_id=contact_id,
     )
+    _frozen_save(export, payload, facts)
+
+
+def _frozen_save(export: OrderExport, payload: dict, facts: FrozenFacts) -> None:
+    """Commit the payload and the facts that identify its voucher (for adoption), once."""
     frozen = json.loads(encode_json(payload))  # Decimals as JSON numbers, exactly their digits
     _save(
         export,
@@ -1224,19 +1229,15 @@ def _credit_note_freeze(
     payload = build_voucher(
         voucher_order, context.voucher_settings(), uploaded_filename=None, contact_id=contact_id
     )
-    frozen = json.loads(encode_json(payload))
     basis = context.connection.voucher_date_basis
     day = voucher_order.payment_date if basis == "payment" else voucher_order.invoice_date
-    _save(
-        export,
-        frozen_payload=frozen,
-        frozen_payload_sha256=_payload_hash(frozen),
-        voucher_description=document.number,
+    facts = FrozenFacts(
+        description=document.number,
         voucher_date=day,
-        voucher_gross=_voucher_gross(payload),
-        voucher_currency=voucher_order.currency,
-        frozen_order_total=document.total_gross.quantize(CENT, rounding=ROUND_HALF_UP),
+        currency=voucher_order.currency,
+        order_total=document.total_gross.quantize(CENT, rounding=ROUND_HALF_UP),
     )
+    _frozen_save(export, payload, facts)
 
 
 def _refund_settle(
