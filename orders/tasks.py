@@ -38,7 +38,7 @@ def sync_account(self, account_id: int) -> None:
     if account is None:
         return
     try:
-        run = orders_sync(account=account)
+        first = run = orders_sync(account=account)
         if sync_again_requested(account=account, run=run):  # a webhook came while we ran
             run = orders_sync(account=account)
     except SyncAlreadyRunning:
@@ -48,9 +48,11 @@ def sync_account(self, account_id: int) -> None:
         # The client already waited out several 429s; come back after Billbee's Retry-After.
         countdown = (exc.retry_after or 60) + random.uniform(0, 30)
         raise self.retry(exc=exc, countdown=countdown, max_retries=5) from exc
-    if run.orders_created + run.orders_updated:
-        since = documents_since_for(account=account, run=run)
-        documents_sync_quietly(account, since=since)
+    stored = first.orders_created + first.orders_updated
+    if run is not first:
+        stored += run.orders_created + run.orders_updated
+    if stored:  # from the first run: the orders either run stored are in the read
+        documents_sync_quietly(account, since=documents_since_for(account=account, run=first))
     elif documents_due(account=account):
         documents_sync_quietly(account)
 
@@ -78,17 +80,8 @@ def documents_sync_quietly(account: BillbeeAccount, since=None) -> None:
 def sync_documents(account_id: int, since: str | None = None) -> None:
     """Billbee's invoice list for one account (after its throttle said "in a minute")."""
     account = BillbeeAccount.objects.filter(pk=account_id, sync_enabled=True).first()
-    if account is None:
-        return
-    try:
-        result = documents_sync(
-            account=account, since=datetime.fromisoformat(since) if since else None
-        )
-    except BillbeeError as exc:
-        logger.info("Billbee documents of account %s not read now: %s", account_id, exc)
-        return
-    for line in result.rejected:
-        logger.warning("Billbee document of account %s skipped: %s", account_id, line)
+    if account is not None:
+        documents_sync_quietly(account, since=datetime.fromisoformat(since) if since else None)
 
 
 @shared_task(name="orders.sync_all", ignore_result=True)

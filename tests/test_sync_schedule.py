@@ -3,6 +3,7 @@ net, slower when idle), sooner when a webhook asks; and what each sync costs in 
 counted per account, key and month."""
 
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
@@ -111,3 +112,26 @@ def test_every_call_is_counted_per_account_key_and_month(account):
     assert BillbeeApiUsage.objects.count() == 2
     assert usage.projected_key_calls >= usage.key_calls
     assert usage.free_limit == 100_000
+
+
+def test_after_a_second_run_the_invoice_list_is_read_from_the_first_runs_orders(
+    account, monkeypatch
+):
+    """A webhook during a sync makes it run again; the orders the first run stored still get
+    their invoice list entries read (the second run stored nothing)."""
+    from orders import tasks
+
+    first = SimpleNamespace(pk=1, orders_created=1, orders_updated=0)
+    second = SimpleNamespace(pk=2, orders_created=0, orders_updated=0)
+    runs = iter([first, second])
+    monkeypatch.setattr(tasks, "orders_sync", lambda account: next(runs))
+    monkeypatch.setattr(tasks, "sync_again_requested", lambda account, run: run is first)
+    monkeypatch.setattr(tasks, "documents_since_for", lambda account, run: f"since {run.pk}")
+    reads = []
+    monkeypatch.setattr(
+        tasks, "documents_sync_quietly", lambda account, since=None: reads.append(since)
+    )
+
+    tasks.sync_account.run(account.pk)
+
+    assert reads == ["since 1"]
