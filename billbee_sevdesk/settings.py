@@ -342,6 +342,9 @@ EXPORT_OUTAGE_PAUSES = env.list("EXPORT_OUTAGE_PAUSES", cast=int, default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # The sandbox Billbee throttles like the real one (2 requests/s per endpoint, then 429).
 SANDBOX_BILLBEE_THROTTLE = env.bool("SANDBOX_BILLBEE_THROTTLE", default=True)
+# Milliseconds the sandbox Billbee waits before every answer, as the real one's round trip
+# (bench/latency.py); 0 answers at once.
+SANDBOX_BILLBEE_LATENCY_MS = env.int("SANDBOX_BILLBEE_LATENCY_MS", default=0)
 # Without real credentials a laptop installation talks to the sandbox.
 _use_sandbox = SANDBOX_ENABLED and not PRODUCTION
 # Tests point the clients at a sandbox explicitly; by default they reach nothing (port 9

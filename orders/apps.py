@@ -13,7 +13,9 @@ class OrdersConfig(AppConfig):
             Schedule(
                 name="Billbee webhooks check",
                 task="orders.webhooks_check",
-                every_seconds=3600,
+                # Six-hourly: the quarter-hourly poll covers a dropped webhook meanwhile, and
+                # idle cost stays low (README, "Billbee API budget").
+                every_seconds=6 * 3600,
                 description="Registers an account's webhook again when Billbee dropped it.",
             )
         )

@@ -1134,7 +1134,11 @@ def documents_due(*, account: BillbeeAccount, now: datetime | None = None) -> bo
 
 def documents_since_for(*, account: BillbeeAccount, run: SyncRun) -> datetime | None:
     """Where a read of the invoice list after this sync may start: the earliest invoice date
-    among the orders it stored, to the minute (None: from the cursor)."""
+    among the orders it stored, to the second (None: from the cursor).
+
+    Billbee answers the same page and minInvoiceDate once a minute: to the second, a sync a
+    few seconds after another asks from its own invoices, a read of its own, and its exports
+    do not wait a minute for the list."""
     earliest = (
         Order.objects.filter(merchant_id=account.merchant_id, synced_at__gte=run.started_at)
         .exclude(invoice_date=None)
@@ -1144,4 +1148,4 @@ def documents_since_for(*, account: BillbeeAccount, run: SyncRun) -> datetime | 
     )
     if earliest is None:
         return None
-    return earliest.replace(second=0, microsecond=0)
+    return earliest.replace(microsecond=0)

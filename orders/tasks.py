@@ -96,7 +96,7 @@ def sync_all() -> int:
 
 @shared_task(name="orders.webhooks_check", ignore_result=True)
 def webhooks_check() -> None:
-    """Hourly: an account whose webhook Billbee dropped registers it again."""
+    """Every six hours: an account whose webhook Billbee dropped registers it again."""
     for account in BillbeeAccount.objects.filter(sync_enabled=True).exclude(webhook_id=""):
         try:
             webhook_check(account=account)

@@ -399,3 +399,19 @@ def test_the_invoice_list_filters_by_invoice_date_and_leaves_out_positions(clien
 
     assert body["Paging"]["TotalRows"] == sum(1 for d in invoiced if d >= cutoff)
     assert all(entry["Positions"] is None for entry in body["Data"])
+
+
+def test_the_sandbox_answers_after_its_configured_latency(client, account, settings, monkeypatch):
+    """SANDBOX_BILLBEE_LATENCY_MS plays the real Billbee's round trip (bench/latency.py)."""
+    import sandbox.billbee.api as api
+
+    slept = []
+    monkeypatch.setattr(api.time, "sleep", slept.append)
+    settings.SANDBOX_BILLBEE_LATENCY_MS = 150
+    response = call(client, account, "GET", "/shopaccounts")
+    assert response.status_code == 200
+    assert slept == [0.15]
+
+    settings.SANDBOX_BILLBEE_LATENCY_MS = 0
+    call(client, account, "GET", "/shopaccounts")
+    assert slept == [0.15]

@@ -135,3 +135,34 @@ def test_after_a_second_run_the_invoice_list_is_read_from_the_first_runs_orders(
     tasks.sync_account.run(account.pk)
 
     assert reads == ["since 1"]
+
+
+def test_two_syncs_in_one_minute_each_read_their_invoices_without_waiting(account):
+    """Billbee answers the invoice list once a minute per page and minInvoiceDate: reads that
+    start from the second of each sync's earliest new invoice are different reads, so an
+    invoice a minute after another is not held up a minute by the throttle."""
+    from orders.services import documents_since_for
+
+    minute = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
+    fake = FakeBillbee()
+    fake.put(billbee_order(billbee_id=801, invoice_date=minute + timedelta(seconds=5)))
+    first = orders_sync(account=account, client=fake)
+    fake.put(
+        billbee_order(
+            billbee_id=802,
+            invoice_date=minute + timedelta(seconds=40),
+            last_modified_at=timezone.now(),
+        )
+    )
+    second = orders_sync(account=account, client=fake)
+
+    assert documents_since_for(account=account, run=first) == minute + timedelta(seconds=5)
+    assert documents_since_for(account=account, run=second) == minute + timedelta(seconds=40)
+
+
+def test_the_webhook_check_runs_every_six_hours():
+    """Idle with webhooks on stays below 5,000 Billbee calls a month (README)."""
+    from core.schedules import declared_schedules
+
+    check = next(s for s in declared_schedules() if s.task == "orders.webhooks_check")
+    assert check.every_seconds == 6 * 3600

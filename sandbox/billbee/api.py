@@ -137,6 +137,8 @@ def billbee_endpoint(name: str, method: str) -> Callable:
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def endpoint(request: HttpRequest, **kwargs) -> HttpResponse:
+            if settings.SANDBOX_BILLBEE_LATENCY_MS:
+                time.sleep(settings.SANDBOX_BILLBEE_LATENCY_MS / 1000)
             if request.method != method:
                 return error_answer(
                     405, f"The requested resource does not support http method '{request.method}'."
