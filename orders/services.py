@@ -891,7 +891,15 @@ def _run_succeed(run: SyncRun, account: BillbeeAccount) -> None:
         # Never backwards, should an older window ever finish after a newer one.
         behind = Q(sync_cursor__isnull=True) | Q(sync_cursor__lt=run.window_to)
         BillbeeAccount.objects.filter(behind, pk=account.pk).update(sync_cursor=run.window_to)
-    account.refresh_from_db(fields=["sync_cursor"])
+        # Billbee answered: the account is connected, whatever a test said before.
+        BillbeeAccount.objects.filter(pk=account.pk).exclude(
+            connection_status=BillbeeAccount.ConnectionStatus.OK
+        ).update(
+            connection_status=BillbeeAccount.ConnectionStatus.OK,
+            last_tested_at=run.finished_at,
+            last_error="",
+        )
+    account.refresh_from_db(fields=["sync_cursor", "connection_status", "last_error"])
 
 
 # --- Invoice PDFs ---------------------------------------------------------------------------

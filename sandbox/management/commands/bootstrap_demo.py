@@ -12,10 +12,10 @@ from django.db import transaction
 
 from merchants.models import Membership, MerchantAccount
 from orders.models import BillbeeAccount
-from orders.tasks import sync_account
 from sandbox.billbee.services import account_get_or_create, orders_generate, orders_refund
 from sandbox.sevdesk.models import SandboxAccount
 from sandbox.sevdesk.services import sandbox_account_create
+from sandbox.tasks import demo_setup
 
 DEMO_USERNAME = "demo"
 DEMO_MERCHANT = "Demo-Shop GmbH"
@@ -73,17 +73,19 @@ class Command(BaseCommand):
                 "api_password": billbee.api_password,
             },
         )
-        if linked:
-            sync_account.delay(account.pk)  # the worker fetches the orders as soon as it runs
         sevdesk = SandboxAccount.objects.filter(name="Demo sevDesk").first() or (
             sandbox_account_create(name="Demo sevDesk")
         )
+        if linked:
+            # The worker (started once the web server answers) syncs the orders and sets up a
+            # ready connection to the sandbox sevDesk, whose first run exports them.
+            demo_setup.delay(account.pk, sevdesk.pk)
         for sandbox in (billbee, sevdesk):
             if sandbox.owner_id is None:
                 sandbox.owner = merchant
                 sandbox.save(update_fields=["owner"])
         self.stdout.write(
             "Sandbox: Billbee with demo orders is linked (synced on start, then every few "
-            "minutes); "
-            f"sevDesk API key for a new connection: {sevdesk.token}"
+            "minutes) and the connection 'Demo sevDesk' exports them to the sandbox sevDesk; "
+            f"its API key, for connections of your own: {sevdesk.token}"
         )
