@@ -142,6 +142,8 @@ INSTALLED_APPS = [
     "connections",
     "accounts_mapping",
     "exports",
+    "reconciliation",
+    "dashboard",
     *(SANDBOX_APPS if SANDBOX_ENABLED else []),
 ]
 

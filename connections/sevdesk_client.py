@@ -26,7 +26,7 @@ import email.utils
 import http
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -427,7 +427,31 @@ class SevdeskClient:
             params["startDate"] = _unix_time(start_date)
         if end_date is not None:
             params["endDate"] = _unix_time(end_date + datetime.timedelta(days=1)) - 1
-        found: list[VoucherSummary] = []
+        return [
+            voucher
+            for page in self._voucher_pages(params, page_size)
+            for voucher in page
+            if voucher.description == description
+        ]
+
+    def list_vouchers(
+        self, *, start_date: datetime.date, end_date: datetime.date, page_size: int = 1000
+    ) -> Iterator[list[VoucherSummary]]:
+        """Every revenue voucher dated `start_date`..`end_date` (inclusive, days in Germany),
+        one list per page: one call per page, never one per voucher. Read only."""
+        # operationId getVouchers: GET /Voucher (startDate/endDate as in find_vouchers)
+        params: dict[str, Any] = {
+            "creditDebit": "D",
+            "startDate": _unix_time(start_date),
+            "endDate": _unix_time(end_date + datetime.timedelta(days=1)) - 1,
+            "limit": page_size,
+        }
+        yield from self._voucher_pages(params, page_size)
+
+    def _voucher_pages(
+        self, params: dict[str, Any], page_size: int
+    ) -> Iterator[list[VoucherSummary]]:
+        """GET /Voucher with `params`, page by page (limit/offset) until a short page."""
         seen: set[int] = set()
         offset = 0
         while True:
@@ -438,9 +462,9 @@ class SevdeskClient:
                 # An answer that ignores offset would otherwise be asked for forever.
                 raise SevdeskTemporaryError("sevDesk answered the same vouchers for another page")
             seen.update(voucher.id for voucher in page)
-            found += [voucher for voucher in page if voucher.description == description]
+            yield page
             if len(page) < page_size:
-                return found
+                return
             offset += page_size
 
     def find_vouchers_by_description(self, description: str) -> list[VoucherSummary]:

@@ -64,6 +64,3 @@ def login_locked_out(request: HttpRequest, original_response=None, credentials=N
         request, "registration/login.html", context, status=settings.AXES_HTTP_RESPONSE_CODE
     )
 
-
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.html")

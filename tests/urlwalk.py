@@ -48,6 +48,7 @@ def own_object(model, merchant):
     from exports.models import ExportRun, OrderExport
     from merchants.models import MerchantAccount
     from orders.models import Order
+    from reconciliation.models import ReconciliationReport
     from tests.connections_factories import ConnectionFactory
     from tests.orders_factories import OrderFactory
 
@@ -63,6 +64,13 @@ def own_object(model, merchant):
         ),
         ExportRun: lambda: ExportRun.objects.create(
             merchant=merchant, connection=ConnectionFactory(merchant=merchant), kind="manual"
+        ),
+        ReconciliationReport: lambda: ReconciliationReport.objects.create(
+            merchant=merchant,
+            connection=ConnectionFactory(merchant=merchant),
+            kind="manual",
+            period_start="2026-03-01",
+            period_end="2026-03-31",
         ),
     }
     assert model in makers, f"add {model.__name__} to tests.urlwalk.own_object"
