@@ -31,6 +31,7 @@ from accounts_mapping.services import (
 from connections.forms import ClearingAccountForm
 from connections.models import Connection
 from connections.services import (
+    ClearingAccountRefused,
     clearing_account_create,
     connection_record_test,
     sevdesk_token_test,
@@ -80,7 +81,7 @@ def assignment_tab_context(request: HttpRequest, connection: Connection | None) 
         "seen_rows": [row(method, label) for method, label in seen],
         "other_rows": [row(method, label) for method, label in rest],
         "standard_row": row(None, _("Standard account (unassigned payments)")),
-        "clearing_account_form": ClearingAccountForm(prefix="clearing"),
+        "clearing_account_form": _clearing_form(request, connection),
         "revenue": revenue_tab_rows(connection=connection),
     }
 
@@ -121,20 +122,40 @@ def clearing_account_new(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             messages.error(request, " ".join(errors))
+        _clearing_input_keep(request, connection)
     else:
         try:
             account = clearing_account_create(connection=connection, **form.cleaned_data)
-        except SevdeskError as error:
-            messages.error(
-                request,
-                _("sevDesk did not create the offline account: %(error)s") % {"error": error},
-            )
+        except ClearingAccountRefused as refused:
+            text = refused.message
+            if refused.detail:
+                text += " " + _("(sevDesk: %(detail)s)") % {"detail": refused.detail}
+            messages.error(request, text)
+            _clearing_input_keep(request, connection)
         else:
             messages.success(
                 request,
                 _("Offline account “%(name)s” created in sevDesk.") % {"name": account.name},
             )
     return redirect(f"{connection.get_absolute_url()}?tab=accounts")
+
+
+# What was typed into "Neu" survives the redirect back to the tab when it was not created.
+def _clearing_input_key(connection: Connection) -> str:
+    return f"clearing-account-input:{connection.pk}"
+
+
+def _clearing_input_keep(request: HttpRequest, connection: Connection) -> None:
+    request.session[_clearing_input_key(connection)] = {
+        "name": request.POST.get("clearing-name", "")[:100],
+        "accounting_number": request.POST.get("clearing-accounting_number", "")[:20],
+    }
+
+
+def _clearing_form(request: HttpRequest, connection: Connection) -> ClearingAccountForm:
+    return ClearingAccountForm(
+        prefix="clearing", initial=request.session.pop(_clearing_input_key(connection), None)
+    )
 
 
 clearing_account_new.model = Connection

@@ -24,13 +24,15 @@ file-system broker, or a fresh database ``bench_sync_<pid>`` on the PostgreSQL s
 4. The run: one order after another is invoiced in the sandbox Billbee (``order_invoice_issue``,
    which also notifies the sandbox's webhooks), evenly over ``--minutes``. That is the moment it
    becomes eligible. A voucher counts once the sandbox sevDesk holds it with the invoice number
-   as description, status "paid" and its payment. The run waits ``--tail`` seconds after the
-   last order at most.
+   as description, status "paid" and its payment. An order the product refuses to book and
+   puts in "needs action" (the generator makes a few whose positions do not add up to the
+   total) is counted apart, with its message, not as a latency. The run waits ``--tail``
+   seconds after the last order at most.
 5. Billbee calls: those counted in ``BillbeeApiUsage`` during the run, and a simulated idle
-   month. The product's own scheduling (``accounts_due_for_sync``, the sync task, the hourly
-   webhook check) runs minute by minute over two simulated days with no orders changing
-   (``django.utils.timezone.now`` patched; the calls go over HTTP to the sandbox); the second
-   day times 30 is the idle month. Worker and beat are stopped for it.
+   month. The product's own scheduling (``accounts_due_for_sync``, the sync task, the
+   webhook check at its schedule's interval) runs minute by minute over two simulated days
+   with no orders changing (``django.utils.timezone.now`` patched; the calls go over HTTP to
+   the sandbox); the second day times 30 is the idle month. Worker and beat are stopped for it.
 
 Prints one JSON document per mode and a summary table; exits 1 if an order did not arrive, or
 arrived as more than one voucher. The same file is the child processes' entry point.
@@ -166,6 +168,7 @@ def drive(setup_result: dict, minutes: float, tail: float) -> dict:
     harness._django()
     from django.db.models import Count, Sum
 
+    from exports.models import OrderExport
     from orders.models import BillbeeApiUsage
     from sandbox.billbee.models import SandboxOrder
     from sandbox.billbee.services import order_invoice_issue
@@ -179,7 +182,8 @@ def drive(setup_result: dict, minutes: float, tail: float) -> dict:
     start = time.time()
     next_index = 0
     deadline = start + minutes * 60 + tail
-    while time.time() < deadline and len(arrived_at) < len(candidates):
+    refused: dict[str, str] = {}  # the product stopped and asked the merchant (needs action)
+    while time.time() < deadline and len(arrived_at) + len(refused) < len(candidates):
         while next_index < len(candidates) and time.time() >= start + next_index * spacing:
             order = order_invoice_issue(order=SandboxOrder.objects.get(pk=candidates[next_index]))
             number = "{InvoiceNumberPrefix}{InvoiceNumber}{InvoiceNumberPostfix}".format(
@@ -187,7 +191,15 @@ def drive(setup_result: dict, minutes: float, tail: float) -> dict:
             )  # the voucher's description: the full invoice number
             eligible_at[number] = time.time()
             next_index += 1
-        waiting = [number for number in eligible_at if number not in arrived_at]
+        waiting = [n for n in eligible_at if n not in arrived_at and n not in refused]
+        refused.update(
+            OrderExport.objects.filter(
+                connection_id=setup_result["connection_id"],
+                document=None,
+                status=OrderExport.Status.NEEDS_ACTION,
+                order__invoice_number__in=waiting,
+            ).values_list("order__invoice_number", "message")
+        )
         paid = Voucher.objects.filter(
             account_id=setup_result["sevdesk_id"],
             description__in=waiting,
@@ -211,6 +223,8 @@ def drive(setup_result: dict, minutes: float, tail: float) -> dict:
         "orders": len(candidates),
         "made_eligible": len(eligible_at),
         "arrived": len(arrived_at),
+        "needs_action": len(refused),
+        "needs_action_messages": sorted(set(refused.values())),
         "duplicates": duplicates,
         "latency_s": _percentiles(latencies),
         "run_s": round(time.time() - start, 1),
@@ -229,10 +243,14 @@ def idle(account_id: int, days: int) -> dict:
     from django.utils import timezone
 
     from core.ratelimit import limiter_reset
+    from core.schedules import declared_schedules
     from orders.models import BillbeeAccount, BillbeeApiUsage
     from orders.services import accounts_due_for_sync
     from orders.tasks import sync_account, webhooks_check
 
+    check_every = next(
+        s.every_seconds // 60 for s in declared_schedules() if s.task == "orders.webhooks_check"
+    )
     real_now = timezone.now
     clock = {"now": real_now()}
     per_day = []
@@ -244,7 +262,7 @@ def idle(account_id: int, days: int) -> dict:
                 limiter_reset()  # the simulated minutes pass faster than the real throttles
                 for due in accounts_due_for_sync(now=clock["now"]):
                     sync_account(due)
-                if minute % 60 == 0:
+                if minute % check_every == 0:
                     webhooks_check()
             per_day.append((BillbeeApiUsage.objects.aggregate(n=Sum("calls"))["n"] or 0) - before)
     account = BillbeeAccount.objects.get(pk=account_id)
@@ -376,7 +394,7 @@ def run_mode(args: argparse.Namespace, mode: str) -> dict:
             result["billbee_calls_per_month_at_1000_orders_a_day"] = round(
                 quiet["calls_per_idle_month"] + per_order * orders_per_day * 30
             )
-        failed = run["arrived"] != run["orders"] or run["duplicates"]
+        failed = run["arrived"] + run["needs_action"] != run["orders"] or run["duplicates"]
         return result
     finally:
         for process in processes.values():
@@ -428,12 +446,15 @@ def main() -> None:
             run, lat = r["run"], r["run"]["latency_s"]
             print(
                 f"{r['mode']:9} {r['database']:22} arrived {run['arrived']}/{run['orders']}"
+                f" (needs action {run['needs_action']})"
                 f" dup {run['duplicates']}  p50 {lat['p50']} s  p95 {lat['p95']} s"
                 f"  max {lat['max']} s  calls/idle month {r['idle'].get('calls_per_idle_month')}"
                 f"  at 1000/day {r.get('billbee_calls_per_month_at_1000_orders_a_day')}"
             )
         if any(
-            r["run"]["arrived"] != r["run"]["orders"] or r["run"]["duplicates"] for r in results
+            r["run"]["arrived"] + r["run"]["needs_action"] != r["run"]["orders"]
+            or r["run"]["duplicates"]
+            for r in results
         ):
             raise SystemExit(1)
 

@@ -92,11 +92,14 @@ class ConnectionForm(forms.ModelForm):
             ),
         }
 
-    def __init__(self, *args, merchant, **kwargs):
+    def __init__(self, *args, merchant, held_token: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["shops"].queryset = Shop.objects.for_merchant(merchant).order_by("name")
         token_field = self.fields["api_token"]
-        if self.instance.pk and crypto.is_unreadable(self.instance.api_token):
+        self.held_token = held_token
+        if held_token:
+            self.hold_token(held_token)
+        elif self.instance.pk and crypto.is_unreadable(self.instance.api_token):
             # No configured key opens the stored token: it cannot be kept, only replaced.
             token_field.required = True
             token_field.help_text = _("Stored: %(masked)s.") % {
@@ -115,13 +118,25 @@ class ConnectionForm(forms.ModelForm):
             self.add_error("shops", _("Choose at least one shop."))
         return cleaned
 
+    def hold_token(self, token: str) -> None:
+        """A token typed into a form that came back with errors: kept (server-side, never
+        in the page) for the next submit, which uses it unless another one is typed."""
+        self.held_token = token
+        field = self.fields["api_token"]
+        field.required = False
+        field.help_text = _(
+            "Entered: ••••%(last4)s – it is used when you save. Leave the field empty to keep "
+            "it, or type another token."
+        ) % {"last4": token[-4:]}
+        self["api_token"].help_text = field.help_text  # a bound field copies it when made
+
     def clean_api_token(self) -> str:
         token = self.cleaned_data["api_token"]
         if token and not SEVDESK_TOKEN.match(token):
             raise forms.ValidationError(
                 _("A sevDesk API token has 32 characters, digits and the letters a to f.")
             )
-        return token
+        return token or self.held_token
 
 
 class ClearingAccountForm(forms.Form):

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import EncryptedTextField
-from merchants.models import MerchantOwned
+from merchants.models import MerchantOwned, MerchantOwnedQuerySet
 
 # German: the reference product's wording, which merchants and support articles know by heart
 # ("Beim Laden dieser Verbindung ist ein Fehler aufgetreten, kontrolliere Deine Zugangsdaten.").
@@ -18,6 +18,12 @@ BOOKKEEPING_1_0 = _(
     "This sevDesk account still uses bookkeeping system 1.0, which sevDesk has retired. Please "
     "switch to bookkeeping 2.0 in sevDesk, then test the connection again."
 )
+
+
+class ConnectionQuerySet(MerchantOwnedQuerySet):
+    def live(self):
+        """Not deleted: what the merchant's lists and forms show (active or deactivated)."""
+        return self.filter(deleted_at__isnull=True)
 
 
 class Connection(MerchantOwned):
@@ -70,7 +76,10 @@ class Connection(MerchantOwned):
         choices=VoucherDateBasis,
         default=VoucherDateBasis.INVOICE_DATE,
     )
+    # Deactivated (or deleted): no run, no event-driven export, no report picks it.
     is_active = models.BooleanField(_("active"), default=True)
+    # Deleted by the merchant: kept with its history and exports, never shown or run again.
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True, editable=False)
 
     # What the last test that reached sevDesk found out.
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.UNTESTED)
@@ -101,6 +110,8 @@ class Connection(MerchantOwned):
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ConnectionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("sevDesk connection")

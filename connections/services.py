@@ -194,10 +194,111 @@ def connection_save(*, connection: Connection, shops, token: str | None) -> Conn
     return connection
 
 
+class ClearingAccountRefused(Exception):
+    """The offline account was not created; `message` says why in the merchant's words,
+    `detail` is sevDesk's own text (if it answered)."""
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+
 def clearing_account_create(
     *, connection: Connection, name: str, accounting_number: int
 ) -> CheckAccount:
-    """Create an offline (clearing) account in the merchant's sevDesk."""
-    return sevdesk_client_for(token=connection.api_token).create_clearing_account(
-        name=name, accounting_number=accounting_number
+    """Create an offline (clearing) account in the merchant's sevDesk.
+
+    A booking account number or name one of the sevDesk payment accounts already has is
+    refused before anything is sent (sevDesk answers such a request in English, or creates a
+    second account with the same name); sevDesk's refusals are told in German."""
+    client = sevdesk_client_for(token=connection.api_token)
+    try:
+        existing = client.list_check_accounts()
+        for account in existing:
+            if account.accounting_number == accounting_number:
+                raise ClearingAccountRefused(
+                    _(
+                        "The booking account %(number)s is already used by the sevDesk "
+                        "payment account “%(name)s”. Choose another number."
+                    )
+                    % {"number": accounting_number, "name": account.name}
+                )
+            if account.name.strip().casefold() == name.strip().casefold():
+                raise ClearingAccountRefused(
+                    _("sevDesk already has a payment account named “%(name)s”.")
+                    % {"name": account.name}
+                )
+        return client.create_clearing_account(name=name, accounting_number=accounting_number)
+    except SevdeskAuthenticationFailed as error:
+        raise ClearingAccountRefused(str(TOKEN_REJECTED_MESSAGE), str(error)) from error
+    except SevdeskError as error:
+        if getattr(error, "status", None) and 400 <= error.status < 500:
+            raise ClearingAccountRefused(
+                _(
+                    "sevDesk did not accept the offline account. Check the name and the "
+                    "booking account number (ask your tax adviser which number is free)."
+                ),
+                str(error),
+            ) from error
+        raise ClearingAccountRefused(
+            _(
+                "sevDesk is not reachable at the moment; the offline account was not created. "
+                "Try again in a few minutes."
+            ),
+            str(error),
+        ) from error
+
+
+# --- Lifecycle: deactivate, activate, delete -----------------------------------------------
+
+
+class ConnectionNotActivated(Exception):
+    """Activating would book orders twice, or the connection is deleted; `message` says why."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def connection_deactivate(*, connection: Connection) -> None:
+    """No scheduled or event-driven export, no report picks it up; everything else is kept.
+    An export already running finishes; nothing new starts."""
+    Connection.objects.filter(pk=connection.pk).update(is_active=False, updated_at=timezone.now())
+    connection.refresh_from_db(fields=["is_active", "updated_at"])
+
+
+def connection_activate(*, connection: Connection) -> None:
+    """Exports resume with the next run. Refused for a deleted connection, and where another
+    active connection books the same shops into the same sevDesk account (every order twice)."""
+    if connection.deleted_at is not None:
+        raise ConnectionNotActivated(_("A deleted connection cannot be activated again."))
+    other = connection_overlap(
+        connection=connection,
+        shops=list(connection.shops.all()),
+        include_manual_orders=connection.include_manual_orders,
+        sevdesk_client_id=connection.sevdesk_client_id,
+    )
+    if other is not None:
+        raise ConnectionNotActivated(
+            _(
+                "“%(other)s” already books these shops into the same sevDesk account; "
+                "activating this connection as well would book every order twice."
+            )
+            % {"other": other.name}
+        )
+    Connection.objects.filter(pk=connection.pk).update(is_active=True, updated_at=timezone.now())
+    connection.refresh_from_db(fields=["is_active", "updated_at"])
+
+
+def connection_delete(*, connection: Connection) -> None:
+    """Soft delete: deactivated for good, hidden from lists and forms, the API token
+    forgotten; its exports, export log and reports stay (what is in sevDesk stays too)."""
+    now = timezone.now()
+    connection.is_active = False
+    connection.deleted_at = now
+    connection.api_token = ""
+    connection.api_token_last4 = ""
+    connection.save(
+        update_fields=["is_active", "deleted_at", "api_token", "api_token_last4", "updated_at"]
     )

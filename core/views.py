@@ -2,7 +2,7 @@ import hmac
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -63,4 +63,3 @@ def login_locked_out(request: HttpRequest, original_response=None, credentials=N
     return render(
         request, "registration/login.html", context, status=settings.AXES_HTTP_RESPONSE_CODE
     )
-

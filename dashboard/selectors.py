@@ -14,17 +14,12 @@ from django.utils.translation import gettext_lazy as _
 from accounts_mapping.models import AccountAssignment
 from connections.models import Connection
 from exports.models import OrderExport
-from exports.selectors import BERLIN, next_scheduled_run
+from exports.selectors import next_scheduled_run, outcome_counts, period_start
 from merchants.models import MerchantAccount
 from orders.models import BillbeeAccount, SyncRun
 from orders.services import sync_interval
 from reconciliation.selectors import latest_monthly_report_for
 
-_TEMP_LIVE = (
-    {"deleted_at__isnull": True}
-    if any(f.name == "deleted_at" for f in Connection._meta.get_fields())
-    else {}
-)
 # The tiles, in the order shown, with the export log's outcome filter they link to.
 OUTCOMES = (
     ("exported", _("Exported")),
@@ -78,15 +73,6 @@ class Dashboard:
         return not all(step.done for step in self.steps)
 
 
-def month_start(now: datetime.datetime) -> datetime.datetime:
-    local = timezone.localtime(now, BERLIN)
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def day_start(now: datetime.datetime) -> datetime.datetime:
-    return timezone.localtime(now, BERLIN).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def dashboard_for(merchant: MerchantAccount, *, now: datetime.datetime | None = None) -> Dashboard:
     now = now or timezone.now()
     account = BillbeeAccount.objects.filter(merchant=merchant).order_by("pk").first()
@@ -98,9 +84,7 @@ def dashboard_for(merchant: MerchantAccount, *, now: datetime.datetime | None = 
         if account
         else None
     )
-    connections = list(
-        Connection.objects.filter(merchant=merchant, **_TEMP_LIVE).order_by("name")
-    )
+    connections = list(Connection.objects.filter(merchant=merchant).live().order_by("name"))
     next_export = next_scheduled_run()
     panels = [_panel(connection, now, next_export) for connection in connections]
     return Dashboard(
@@ -153,14 +137,8 @@ def _state(connection: Connection, now) -> tuple[str, str]:
 
 
 def _tiles(connection: Connection, now) -> list[Tile]:
-    try:  # TEMP until exports lands it
-        from exports.selectors import outcome_counts
-    except ImportError:
-        def outcome_counts(connection, since):
-            return {}
-
-    today = outcome_counts(connection, day_start(now))
-    month = outcome_counts(connection, month_start(now))
+    today = outcome_counts(connection, period_start("today", now))
+    month = outcome_counts(connection, period_start("month", now))
     log = reverse("exports:connection_export_log", args=[connection.pk])
     return [
         Tile(

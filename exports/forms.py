@@ -17,6 +17,29 @@ class ManualExportForm(forms.Form):
 
     def __init__(self, *args, merchant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["connection"].queryset = Connection.objects.for_merchant(merchant).filter(
-            is_active=True
-        )
+        field = self.fields["connection"]
+        field.queryset = Connection.objects.for_merchant(merchant).filter(is_active=True)
+        preselected = preselected_connection(field.queryset, merchant)
+        if preselected is not None:
+            field.initial = preselected.pk
+        else:  # several, none used yet: the merchant chooses, nothing is guessed
+            field.empty_label = _("– choose a connection –")
+
+
+def preselected_connection(connections, merchant) -> Connection | None:
+    """A working connection (active, sevDesk reached, token not rejected): the one this
+    merchant last exported through by hand, else the only one."""
+    from exports.models import ExportRun
+
+    working = connections.filter(status=Connection.Status.OK, token_rejected_at__isnull=True)
+    last = (
+        ExportRun.objects.for_merchant(merchant)
+        .filter(kind=ExportRun.Kind.MANUAL, connection__in=working)
+        .order_by("-created_at")
+        .values_list("connection_id", flat=True)
+        .first()
+    )
+    if last is not None:
+        return working.get(pk=last)
+    only = list(working[:2])
+    return only[0] if len(only) == 1 else None

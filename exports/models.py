@@ -37,6 +37,8 @@ class ExportRun(MerchantOwned):
     done = models.PositiveIntegerField(_("exported"), default=0)
     failed = models.PositiveIntegerField(_("failed"), default=0)
     skipped = models.PositiveIntegerField(_("skipped"), default=0)
+    # A voucher created whose payment could not be booked: neither exported nor failed.
+    payment_open = models.PositiveIntegerField(_("voucher created – payment open"), default=0)
     message = models.TextField(_("message"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
@@ -50,7 +52,7 @@ class ExportRun(MerchantOwned):
 
     @property
     def processed(self) -> int:
-        return self.done + self.failed + self.skipped
+        return self.done + self.payment_open + self.failed + self.skipped
 
 
 class OrderExport(MerchantOwned):

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Concat
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from connections.models import Connection
@@ -312,6 +312,59 @@ def eligibility(*, connection: Connection, order: Order) -> list[Reason]:
     ]
 
 
+_WAITING_INVOICE = (
+    OrderExport.Problem.WAITING_FOR_INVOICE,
+    OrderExport.Problem.WAITING_FOR_INVOICE_LIST,
+)
+# Each outcome bucket once, for the dashboard's tiles, the export log's tiles and its filter
+# (`?outcome=`), so that they agree. An export is in at most one bucket but "credit_notes",
+# which counts booked credit notes beside the invoices in "exported".
+OUTCOMES: dict[str, Q] = {
+    "exported": Q(status__in=OrderExport.FINISHED, document__isnull=True),
+    "credit_notes": Q(status__in=OrderExport.FINISHED, document__isnull=False),
+    "payment_open": Q(status=OrderExport.Status.VOUCHER_CREATED),
+    "waiting_invoice": Q(status=OrderExport.Status.SKIPPED, problem__in=_WAITING_INVOICE),
+    "waiting_payment": Q(
+        status=OrderExport.Status.SKIPPED, problem=OrderExport.Problem.WAITING_FOR_PAYMENT
+    ),
+    "oss": Q(problem=OrderExport.Problem.OSS),
+    "needs_action": Q(status=OrderExport.Status.NEEDS_ACTION) & ~Q(problem=OrderExport.Problem.OSS),
+    "retry": Q(status=OrderExport.Status.RETRY),
+    "skipped": Q(status=OrderExport.Status.SKIPPED)
+    & ~Q(problem__in=(*_WAITING_INVOICE, OrderExport.Problem.WAITING_FOR_PAYMENT)),
+}
+# Exports count for a period by when they were exported, the others by their last change.
+_FINISHED_OUTCOMES = ("exported", "credit_notes")
+
+
+def _outcome_since(outcome: str, since: datetime.datetime) -> Q:
+    field = "exported_at" if outcome in _FINISHED_OUTCOMES else "updated_at"
+    return Q(**{f"{field}__gte": since})
+
+
+def outcome_counts(
+    connection: Connection, since: datetime.datetime | None = None
+) -> dict[str, int]:
+    """How many of the connection's exports are in each outcome bucket (`OUTCOMES`), of those
+    exported (or last changed) since `since`; all when None. One query."""
+    buckets = {
+        key: Count("pk", filter=q & _outcome_since(key, since) if since else q)
+        for key, q in OUTCOMES.items()
+    }
+    return OrderExport.objects.filter(connection=connection).aggregate(**buckets)
+
+
+def period_start(period: str, now: datetime.datetime | None = None) -> datetime.datetime | None:
+    """The export log's `?period=`: today / month (German calendar), else everything."""
+    local = timezone.localtime(now or timezone.now(), BERLIN)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "today":
+        return midnight
+    if period == "month":
+        return midnight.replace(day=1)
+    return None
+
+
 @dataclass(frozen=True)
 class ExportCounts:
     exported_today: int
@@ -323,33 +376,78 @@ class ExportCounts:
 
 
 def export_counts(*, connection: Connection) -> ExportCounts:
-    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    exports = OrderExport.objects.filter(connection=connection)
+    """The export log's tiles: the buckets of `OUTCOMES` as they stand, exports of today."""
+    now = outcome_counts(connection)
     return ExportCounts(
-        exported_today=exports.filter(
-            status__in=OrderExport.FINISHED, exported_at__gte=today
-        ).count(),
-        failing=exports.filter(
-            status__in=[OrderExport.Status.RETRY, OrderExport.Status.NEEDS_ACTION]
-        ).count(),
-        waiting_for_invoice=exports.filter(
-            problem=OrderExport.Problem.WAITING_FOR_INVOICE, status=OrderExport.Status.SKIPPED
-        ).count(),
-        waiting_for_payment=exports.filter(
-            problem=OrderExport.Problem.WAITING_FOR_PAYMENT, status=OrderExport.Status.SKIPPED
-        ).count(),
-        payment_open=exports.filter(status=OrderExport.Status.VOUCHER_CREATED).count(),
-        oss=exports.filter(problem=OrderExport.Problem.OSS).count(),
+        exported_today=outcome_counts(connection, period_start("today"))["exported"],
+        failing=now["needs_action"] + now["retry"],
+        waiting_for_invoice=now["waiting_invoice"],
+        waiting_for_payment=now["waiting_payment"],
+        payment_open=now["payment_open"],
+        oss=now["oss"],
     )
 
 
-def export_log(*, connection: Connection, status: str = "", problem: str = ""):
+def export_log(
+    *,
+    connection: Connection,
+    status: str = "",
+    problem: str = "",
+    outcome: str = "",
+    since: datetime.datetime | None = None,
+):
     exports = OrderExport.objects.filter(connection=connection).select_related("order", "document")
     if status:
         exports = exports.filter(status=status)
     if problem:
         exports = exports.filter(problem=problem)
+    if outcome:
+        exports = exports.filter(OUTCOMES[outcome])
+        if since:
+            exports = exports.filter(_outcome_since(outcome, since))
     return exports.order_by("-updated_at", "-pk")
+
+
+# A retry cannot help these: the merchant acts in Billbee or sevDesk, or it is refused by
+# design (OSS), and the export notices the change by itself.
+RETRY_DOES_NOT_HELP = (
+    OrderExport.Problem.OSS,
+    OrderExport.Problem.CANCELLED_AFTER_EXPORT,
+    OrderExport.Problem.ALREADY_BOOKED,
+)
+
+
+@dataclass(frozen=True)
+class RetryOffer:
+    label: str
+    explanation: str
+
+
+def retry_offer(export: OrderExport) -> RetryOffer | None:
+    """The export log's button, only where a retry can help, saying what it does."""
+    if export.status == OrderExport.Status.RETRY:
+        when = (
+            formats.date_format(timezone.localtime(export.next_attempt_at), "SHORT_DATETIME_FORMAT")
+            if export.next_attempt_at
+            else ""
+        )
+        return RetryOffer(
+            _("Send now"),
+            _("Sends it now instead of the automatic retry at %(when)s.") % {"when": when}
+            if when
+            else _("Sends it now instead of the automatic retry."),
+        )
+    if export.status == OrderExport.Status.NEEDS_ACTION and export.problem not in (
+        RETRY_DOES_NOT_HELP
+    ):
+        return RetryOffer(
+            _("Send again"),
+            _(
+                "Once you have fixed the cause: sends it again with the current data from "
+                "Billbee; the attempts start afresh. Nothing already in sevDesk is sent twice."
+            ),
+        )
+    return None
 
 
 def next_scheduled_run() -> datetime.datetime | None:
@@ -365,9 +463,9 @@ def next_scheduled_run() -> datetime.datetime | None:
         return None
     every = datetime.timedelta(seconds=task.interval.every * _PERIOD_SECONDS[task.interval.period])
     now = timezone.now()
-    if task.last_run_at is None:
-        return now
-    upcoming = task.last_run_at + every
+    # Before its first run beat counts from the row's last change (django-celery-beat's
+    # ModelEntry), not from "now": a schedule created at migrate runs one interval later.
+    upcoming = (task.last_run_at or task.date_changed) + every
     return upcoming if upcoming > now else now
 
 

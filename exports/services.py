@@ -32,6 +32,7 @@ from exports.delivery import (
 )
 from exports.models import ExportAttempt, ExportRun, OrderExport
 from exports.selectors import (
+    RETRY_DOES_NOT_HELP,
     cancellation_invoice_booked,
     claim_stale_after,
     credit_note_exports_due,
@@ -334,6 +335,8 @@ def export_deliver_by_id(*, export_id: int) -> OrderExport | None:
 def _outcome(export: OrderExport) -> str:
     if export.status in OrderExport.FINISHED:
         return "done"
+    if export.status == OrderExport.Status.VOUCHER_CREATED:
+        return "payment_open"
     if export.status == OrderExport.Status.SKIPPED:
         return "skipped"
     return "failed"
@@ -351,15 +354,16 @@ def _run_count(run: ExportRun | None, export: OrderExport, outcome: str) -> None
     ExportRun.objects.filter(
         pk=run.pk,
         status=ExportRun.Status.RUNNING,
-        total__lte=F("done") + F("failed") + F("skipped"),
+        total__lte=F("done") + F("payment_open") + F("failed") + F("skipped"),
     ).update(status=ExportRun.Status.FINISHED, finished_at=now)
 
 
 # --- What the merchant does: retry, a new token, a new account assignment -----------------
 
 
-def export_retry(*, export: OrderExport) -> None:
+def export_retry(*, export: OrderExport) -> bool:
     """ "Retry" in the export log: the export is due again at once (attempts start afresh).
+    Only where a retry can help (`exports.selectors.retry_offer`); False when refused.
 
     After "vouchers do not match for certain" the merchant has checked sevDesk: the retry may
     then send, so the "a save was sent" mark is dropped (the frozen payload stays).
@@ -372,14 +376,10 @@ def export_retry(*, export: OrderExport) -> None:
     }
     if export.problem == OrderExport.Problem.AMBIGUOUS and export.voucher_id is None:
         values["voucher_save_sent_at"] = None
-    OrderExport.objects.filter(
-        pk=export.pk,
-        status__in=[
-            OrderExport.Status.NEEDS_ACTION,
-            OrderExport.Status.RETRY,
-            OrderExport.Status.SKIPPED,
-        ],
-    ).update(**values)
+    helps = Q(status=OrderExport.Status.RETRY) | (
+        Q(status=OrderExport.Status.NEEDS_ACTION) & ~Q(problem__in=RETRY_DOES_NOT_HELP)
+    )
+    return OrderExport.objects.filter(helps, pk=export.pk).update(**values) == 1
 
 
 def exports_after_token_change(*, connection: Connection) -> list[int]:

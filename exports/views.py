@@ -3,22 +3,21 @@
 import re
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from connections.models import Connection
+from core.links import sevdesk_voucher_url
 from exports.forms import ManualExportForm
 from exports.models import ExportRun, OrderExport
-from exports.selectors import export_counts, export_log
+from exports.selectors import OUTCOMES, export_counts, export_log, period_start, retry_offer
 from exports.services import export_retry, export_run_create
 from exports.tasks import run_manual
 from merchants.permissions import refusal
@@ -27,27 +26,36 @@ from orders.models import Order
 from orders.selectors import orders_filtered
 
 
-def sevdesk_voucher_url(voucher_id: int | None) -> str:
-    """Where the merchant sees the voucher: sevDesk itself, or the sandbox's voucher list."""
-    if not voucher_id:
-        return ""
-    if settings.SEVDESK_API_BASE_URL.startswith(settings.SITE_URL + "/sandbox/"):
-        return f"{reverse('sandbox:sevdesk:voucher_list')}#voucher-{voucher_id}"
-    return f"{settings.SEVDESK_APP_URL}/#/ex/detail/id/{voucher_id}"
-
-
 @require_GET
 def connection_export_log(request: HttpRequest, pk: int) -> HttpResponse:
+    """The connection's exports, newest change first. Filters (query string, combinable):
+    ``status`` and ``problem`` (the model's values), ``outcome`` (a bucket of
+    ``exports.selectors.OUTCOMES``: exported, credit_notes, payment_open, waiting_invoice,
+    waiting_payment, oss, needs_action, retry, skipped) and ``period`` (today, month: exported
+    or last changed since, German calendar); the dashboard's tiles link here."""
     connection = get_object_or_404(Connection.objects.for_merchant(request.merchant), pk=pk)
     status = request.GET.get("status", "")
     problem = request.GET.get("problem", "")
-    if status not in ["", *OrderExport.Status.values] or problem not in OrderExport.Problem.values:
+    outcome = request.GET.get("outcome", "")
+    period = request.GET.get("period", "")
+    if (
+        status not in ["", *OrderExport.Status.values]
+        or problem not in OrderExport.Problem.values
+        or outcome not in ["", *OUTCOMES]
+        or period not in ("", "today", "month")
+    ):
         return refusal(request, _("The export log has no such filter."), status=400)
-    page = Paginator(
-        export_log(connection=connection, status=status, problem=problem), 50
-    ).get_page(request.GET.get("page"))
+    exports = export_log(
+        connection=connection,
+        status=status,
+        problem=problem,
+        outcome=outcome,
+        since=period_start(period),
+    )
+    page = Paginator(exports, 50).get_page(request.GET.get("page"))
     for export in page:
         export.voucher_url = sevdesk_voucher_url(export.voucher_id)
+        export.retry = retry_offer(export)
     return render(
         request,
         "exports/export_log.html",
@@ -58,6 +66,8 @@ def connection_export_log(request: HttpRequest, pk: int) -> HttpResponse:
             "statuses": OrderExport.Status.choices,
             "status": status,
             "problem": problem,
+            "outcome": outcome,
+            "period": period,
             "runs": connection.export_runs.all()[:5],
         },
     )
@@ -69,9 +79,14 @@ connection_export_log.model = Connection
 @require_POST
 def order_export_retry(request: HttpRequest, pk: int) -> HttpResponse:
     export = get_object_or_404(OrderExport.objects.for_merchant(request.merchant), pk=pk)
-    export_retry(export=export)
-    messages.success(request, _("The order will be exported again with the next run."))
-    transaction.on_commit(lambda: _enqueue_connection_run(export.connection_id))
+    if export_retry(export=export):
+        messages.success(request, _("The order is being sent again now."))
+        transaction.on_commit(lambda: _enqueue_connection_run(export.connection_id))
+    else:
+        messages.warning(
+            request,
+            _("Sending it again would not help here; what to do is next to the order."),
+        )
     return redirect("exports:connection_export_log", pk=export.connection_id)
 
 
@@ -211,6 +226,7 @@ def _progress(run: ExportRun) -> dict:
         "finished": run.status in (ExportRun.Status.FINISHED, ExportRun.Status.STOPPED),
         "total": run.total,
         "done": run.done,
+        "payment_open": run.payment_open,
         "failed": run.failed,
         "skipped": run.skipped,
         "message": run.message,

@@ -263,7 +263,7 @@ class InvoicePdf:
 
 
 def _fallback(names: Mapping[int, str]) -> list[EnumEntry]:
-    return [EnumEntry(id=key, name=value) for key, value in names.items()]
+    return [EnumEntry(id=key, name=str(value)) for key, value in names.items()]
 
 
 # --- Parsing ---------------------------------------------------------------------------------

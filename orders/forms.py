@@ -64,7 +64,9 @@ class OrderFilterForm(forms.Form):
     YES_NO = [("", _("All")), ("yes", _("Yes")), ("no", _("No"))]
 
     q = forms.CharField(label=_("Search"), required=False)
-    shop = forms.ModelChoiceField(label=_("Shop"), queryset=Shop.objects.none(), required=False)
+    shop = forms.ModelChoiceField(
+        label=_("Shop"), queryset=Shop.objects.none(), required=False, empty_label=_("All")
+    )
     state = forms.TypedChoiceField(label=_("State"), required=False, coerce=int, empty_value=None)
     invoice = forms.ChoiceField(label=_("Invoice"), choices=YES_NO, required=False)
     paid = forms.ChoiceField(label=_("Paid"), choices=YES_NO, required=False)

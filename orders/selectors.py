@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from core.crypto import SecretUnreadable, readable
@@ -88,6 +88,103 @@ def orders_page(*, orders: QuerySet[Order], page: int, per_page: int) -> tuple[l
     offset = (max(page, 1) - 1) * per_page
     rows = list(orders[offset : offset + per_page + 1])
     return rows[:per_page], len(rows) > per_page
+
+
+# --- Total of the list ------------------------------------------------------------------------
+
+# Counted exactly up to this many; above it PostgreSQL's planner estimates (no full COUNT(*)
+# over 100,000 orders on every page), other databases say "more than".
+COUNT_EXACT_UP_TO = 10_000
+
+
+@dataclass(frozen=True)
+class OrderTotal:
+    """How many orders match: ``number`` exactly, about (``estimated``), or more than it."""
+
+    number: int
+    estimated: bool = False
+    more_than: bool = False
+
+
+def orders_total(
+    *, orders: QuerySet[Order], page: int, per_page: int, shown: int, has_next: bool
+) -> OrderTotal:
+    """The list's total; free when the page shown is the last one, bounded otherwise."""
+    if not has_next and (shown or page == 1):
+        return OrderTotal(number=(max(page, 1) - 1) * per_page + shown)
+    counted = orders.order_by().values("pk")[: COUNT_EXACT_UP_TO + 1].count()
+    if counted <= COUNT_EXACT_UP_TO:
+        return OrderTotal(number=counted)
+    estimate = _planner_estimate(orders)
+    if estimate > COUNT_EXACT_UP_TO:
+        return OrderTotal(number=_rounded(estimate), estimated=True)
+    return OrderTotal(number=COUNT_EXACT_UP_TO, more_than=True)
+
+
+def _planner_estimate(orders: QuerySet[Order]) -> int:
+    if connection.vendor != "postgresql":
+        return 0
+    sql, params = orders.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def _rounded(number: int) -> int:
+    """Three significant digits: an estimate should not look exact (12,345 → 12,300)."""
+    step = 10 ** max(len(str(number)) - 3, 0)
+    return round(number / step) * step
+
+
+# --- sevDesk exports of the orders shown ----------------------------------------------------
+# The exports app builds on this one: its models are reached through the reverse relation it
+# declares (as in _export_filter), never imported.
+
+
+def _order_export_model():
+    return Order._meta.get_field("exports").related_model
+
+
+def sevdesk_connections_of(*, merchant: MerchantAccount) -> list:
+    """The merchant's active sevDesk connections (soft-deleted ones left out), by name."""
+    Connection = _order_export_model()._meta.get_field("connection").related_model
+    connections = Connection.objects.for_merchant(merchant).filter(is_active=True)
+    if any(f.name == "deleted_at" for f in Connection._meta.get_fields()):
+        connections = connections.filter(deleted_at__isnull=True)
+    return list(connections.order_by("name", "pk"))
+
+
+def invoice_export_statuses(
+    *, orders: list[Order], connections: list
+) -> dict[tuple[int, int], str]:
+    """``{(order id, connection id): status}`` of the invoice exports (credit notes left out)
+    of the orders shown: one query for the whole page."""
+    if not orders or not connections:
+        return {}
+    rows = _order_export_model().objects.filter(
+        order_id__in=[order.pk for order in orders],
+        connection_id__in=[c.pk for c in connections],
+        document__isnull=True,
+    )
+    return {
+        (order_id, connection_id): status
+        for order_id, connection_id, status in rows.values_list(
+            "order_id", "connection_id", "status"
+        )
+    }
+
+
+def order_exports_of(*, order: Order) -> list:
+    """Every export of the order, invoice first, then its credit notes, per connection."""
+    return list(
+        _order_export_model()
+        .objects.filter(order=order)
+        .select_related("connection", "document")
+        .order_by("connection__name", "connection_id", F("document_id").asc(nulls_first=True))
+    )
 
 
 def order_for_merchant(*, merchant: MerchantAccount, pk: int) -> QuerySet[Order]:

@@ -2,6 +2,7 @@
 
 import json
 import logging
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -10,12 +11,15 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django.views.generic import DetailView
 
+from core.links import sevdesk_voucher_url
 from orders import extensions, selectors, services, webhooks
 from orders.billbee_client import BillbeeError
+from orders.enums import payment_type_name
 from orders.forms import BillbeeAccountForm, OrderFilterForm, masked
 from orders.models import BillbeeAccount, Order
 
@@ -125,14 +129,61 @@ def _query_without_page(request: HttpRequest) -> str:
     return query.urlencode()
 
 
+# The sevDesk column's badges: a word or two (the full status is the badge's title).
+EXPORT_STATUS_SHORT = {
+    "pending": gettext_lazy("Pending"),
+    "in_progress": gettext_lazy("Running"),
+    "voucher_created": gettext_lazy("Voucher created"),
+    "paid": gettext_lazy("Paid"),
+    "done": gettext_lazy("Done"),
+    "retry": gettext_lazy("Will retry"),
+    "needs_action": gettext_lazy("Action needed"),
+    "skipped": gettext_lazy("Skipped"),
+}
+
+
+@dataclass(frozen=True)
+class ExportBadge:
+    status: str
+    short: str
+    label: str
+
+
+def _export_badges(orders: list[Order], connections: list) -> None:
+    """Each order gets ``sevdesk_badges``: one per connection (None: not exported there)."""
+    statuses = selectors.invoice_export_statuses(orders=orders, connections=connections)
+    labels = dict(OrderFilterForm.export_status_choices)
+    for order in orders:
+        order.sevdesk_badges = []
+        for sevdesk in connections:
+            status = statuses.get((order.pk, sevdesk.pk))
+            order.sevdesk_badges.append(
+                ExportBadge(
+                    status=status,
+                    short=EXPORT_STATUS_SHORT.get(status, labels.get(status, status)),
+                    label=labels.get(status, status),
+                )
+                if status
+                else None
+            )
+
+
 def order_list(request: HttpRequest) -> HttpResponse:
     form = OrderFilterForm(request.GET or None, merchant=request.merchant)
     orders = selectors.orders_filtered(merchant=request.merchant, filters=form.to_filters())
     page = _page_number(request)
     rows, has_next = selectors.orders_page(orders=orders, page=page, per_page=ORDERS_PER_PAGE)
+    total = selectors.orders_total(
+        orders=orders, page=page, per_page=ORDERS_PER_PAGE, shown=len(rows), has_next=has_next
+    )
+    sevdesk_connections = selectors.sevdesk_connections_of(merchant=request.merchant)
+    _export_badges(rows, sevdesk_connections)
     context = {
         "form": form,
         "orders": rows,
+        "total": total,
+        "sevdesk_connections": sevdesk_connections,
+        "column_count": 10 + len(sevdesk_connections),
         "page": page,
         "has_next": has_next,
         "has_previous": page > 1,
@@ -157,6 +208,15 @@ class OrderDetailView(DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["raw_pretty"] = json.dumps(self.object.raw, indent=2, ensure_ascii=False)
+        exports = selectors.order_exports_of(order=self.object)
+        for export in exports:
+            export.voucher_url = sevdesk_voucher_url(export.voucher_id)
+        context["sevdesk_exports"] = exports
+        context["payment_method_name"] = payment_type_name(self.object.payment_method)
+        payments = list(self.object.payments.all())
+        for payment in payments:
+            payment.method_name = payment_type_name(payment.payment_type)
+        context["payments"] = payments
         return context
 
 

@@ -114,7 +114,7 @@ def report_csv(report: ReconciliationReport, *, deviations_only: bool = False) -
 
 
 def report_filename(report: ReconciliationReport, extension: str) -> str:
-    return f"abgleich-{report.period_start:%Y-%m-%d}-{report.period_end:%Y-%m-%d}.{extension}"
+    return f"abstimmung-{report.period_start:%Y-%m-%d}-{report.period_end:%Y-%m-%d}.{extension}"
 
 
 def report_pdf(report: ReconciliationReport) -> bytes:

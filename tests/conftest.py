@@ -1,5 +1,6 @@
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from merchants.models import Membership
 from tests.factories import MembershipFactory
@@ -12,6 +13,16 @@ pytest_plugins = [
     "tests.sandbox_http",
     "tests.exports_fixtures",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language (German): LocaleMiddleware leaves the language
+    of the last request (say English) active in the thread, and Billbee's state and payment
+    names follow the active language."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -21,7 +21,12 @@ ALLOWED = {
     "reconciliation": {"core", "merchants", "orders", "connections", "accounts_mapping", "exports"},
     # The home page shows every app's figures; nothing imports it.
     "dashboard": {
-        "core", "merchants", "orders", "connections", "accounts_mapping", "exports",
+        "core",
+        "merchants",
+        "orders",
+        "connections",
+        "accounts_mapping",
+        "exports",
         "reconciliation",
     },
 }

@@ -6,12 +6,15 @@ with a message); the database never sees a number it cannot store, nor a NUL, wh
 PostgreSQL refuses in text.
 """
 
+import datetime
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from exports.models import ExportRun, OrderExport
 from merchants.models import MerchantAccount
+from reconciliation.models import ReconciliationReport
 from sandbox.sevdesk.services import sandbox_account_create
 from tests.connections_factories import GOOD_TOKEN, ConnectionFactory
 from tests.factories import MembershipFactory
@@ -54,6 +57,10 @@ def owner(db, sandbox_http):
     ExportRun.objects.create(
         merchant=merchant, connection=connection, kind="manual", order_ids=[order.pk]
     )
+    ReconciliationReport.objects.create(
+        merchant=merchant, connection=connection, kind="manual",
+        period_start=datetime.date(2026, 11, 1), period_end=datetime.date(2026, 11, 30),
+    )  # fmt: skip
     return membership
 
 

@@ -436,7 +436,7 @@ def test_check_now_creates_a_report_and_shows_it(
     assert progress["finished"] and progress["deviations"] == 7
     csv_response = member_client.get(f"/reconciliation/reports/{report.pk}/csv/")
     assert csv_response["Content-Type"].startswith("text/csv")
-    assert "abgleich-2026-03-01-2026-03-31.csv" in csv_response["Content-Disposition"]
+    assert "abstimmung-2026-03-01-2026-03-31.csv" in csv_response["Content-Disposition"]
     assert member_client.get(f"/reconciliation/reports/{report.pk}/pdf/").content[:4] == b"%PDF"
 
 

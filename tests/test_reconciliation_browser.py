@@ -3,6 +3,7 @@ against the sandbox sevDesk (over HTTP), see the planted deviations, download th
 
 import csv
 import datetime
+import os
 import threading
 import time
 from datetime import UTC
@@ -114,6 +115,13 @@ def test_merchant_checks_a_month_and_downloads_the_deviations(
     expect(page.locator('tr[data-number="RE-2026-0003"]')).to_contain_text("Betrag weicht ab")
     expect(page.locator('tr[data-number="RE-2026-0004"]')).to_contain_text("stimmt überein")
 
+    if os.environ.get("SCREENSHOTS"):  # the README's pictures (committed under docs/)
+        shots = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "report-1280.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(shots / "report-390.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_label("nur Abweichungen").check()
     expect(page.locator('tr[data-number="RE-2026-0004"]')).to_have_count(0)
     expect(rows).to_have_count(3)
@@ -121,7 +129,7 @@ def test_merchant_checks_a_month_and_downloads_the_deviations(
     with page.expect_download() as download_info:
         page.click("#download-csv")
     download = download_info.value
-    assert download.suggested_filename == "abgleich-2026-03-01-2026-03-31.csv"
+    assert download.suggested_filename == "abstimmung-2026-03-01-2026-03-31.csv"
     text = Path(download.path()).read_text(encoding="utf-8-sig")
     table = list(csv.DictReader(text.splitlines(), delimiter=";"))
     flags = {line["Nummer"]: line["Abweichungen"] for line in table}

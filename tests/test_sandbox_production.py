@@ -155,7 +155,7 @@ def test_the_demo_merchant_owns_the_demo_sandbox_accounts(settings, tmp_path, mo
     from sandbox.management.commands import bootstrap_demo
 
     settings.DATA_DIR = tmp_path
-    monkeypatch.setattr(bootstrap_demo.sync_account, "delay", lambda pk: None)  # not the point
+    monkeypatch.setattr(bootstrap_demo.demo_setup, "delay", lambda *ids: None)  # not the point
     call_command("bootstrap_demo")
 
     demo = MerchantAccount.objects.get()

@@ -27,7 +27,7 @@ from tests.urlwalk import forms_on, iter_routes, own_object, tenant_model_of, ur
 
 # billbee_webhook: Billbee calls it without a login; the signature is checked instead
 # (tests/test_billbee_webhooks.py).
-PUBLIC_URL_NAMES = {"login", "health", "set_language"} | SIGNED_ENDPOINTS
+PUBLIC_URL_NAMES = {"login", "health", "set_language", "favicon"} | SIGNED_ENDPOINTS
 
 ROUTES_WITH_IDS = [
     route for route in iter_routes() if route.params and route.name not in SIGNED_ENDPOINTS

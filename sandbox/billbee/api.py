@@ -22,6 +22,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 
 from orders.enums import ORDER_STATES, PAYMENT_TYPES
@@ -439,8 +440,10 @@ def shop_accounts(request: HttpRequest, account: SandboxAccount) -> HttpResponse
     return paged_answer(rows, page=page, page_size=page_size, total=total)
 
 
-def _enum_list(names: dict[int, str]) -> list[dict]:
-    return [{"Id": key, "Name": value} for key, value in sorted(names.items())]
+def _enum_list(names: dict) -> list[dict]:
+    # Billbee names them in German whatever the caller's language; ours are msgids.
+    with translation.override("de"):
+        return [{"Id": key, "Name": str(value)} for key, value in sorted(names.items())]
 
 
 @billbee_endpoint("enum_orderstates", "GET")

@@ -40,7 +40,8 @@ class Command(BaseCommand):
         with tqdm(total=total, unit="order", disable=None) as bar:
             run = export_run_execute(run=run, progress=lambda _order, _outcome: bar.update())
         self.stdout.write(
-            f"{run.get_status_display()}: {run.done} exported, {run.failed} failed, "
+            f"{run.get_status_display()}: {run.done} exported, "
+            f"{run.payment_open} voucher created with the payment open, {run.failed} failed, "
             f"{run.skipped} skipped. {run.message}".strip()
         )
         if run.status == ExportRun.Status.STOPPED:
