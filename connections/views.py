@@ -154,7 +154,8 @@ def _held_token_forget(request: HttpRequest, connection: Connection) -> None:
 
 
 def _held_token_keep(request: HttpRequest, connection: Connection, form: ConnectionForm) -> None:
-    token = (form.cleaned_data or {}).get("api_token") if "api_token" not in form.errors else ""
+    cleaned = getattr(form, "cleaned_data", None) or {}  # an empty POST leaves it unbound
+    token = cleaned.get("api_token") if "api_token" not in form.errors else ""
     if token and not crypto.is_unreadable(token):
         request.session[_held_token_key(connection)] = crypto.encrypt(token)
         form.hold_token(token)
