@@ -17,7 +17,7 @@ from connections.services import (
     connection_deactivate,
 )
 from exports.forms import ManualExportForm
-from exports.models import OrderExport
+from exports.models import ExportRun, OrderExport
 from exports.services import exports_due, exports_enqueue_for_orders
 from exports.tasks import run_all
 from reconciliation.services import monthly_reports_schedule
@@ -151,5 +151,5 @@ def test_the_export_form_preselects_the_last_used_else_the_only_working_connecti
     assert form.fields["connection"].initial is None  # two: nothing is guessed
     assert "Verbindung wählen" in str(form["connection"])
 
-    run_export(other, kind="manual", orders=[invoiced_order(merchant, shop)])
+    ExportRun.objects.create(merchant=merchant, connection=other, kind=ExportRun.Kind.MANUAL)
     assert preselected() == other.pk  # the one used last
